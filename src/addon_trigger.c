@@ -1,0 +1,707 @@
+/*
+ * addon_trigger.c
+ *		Constraint trigger: every add-on code in a group of claim lines needs
+ *		an eligible primary code in the same group.
+ *
+ * Arguments (as written by cpt_rules.enforce_addon_rule, or by hand):
+ *		code column, date-of-service column or '', group column, ...
+ *
+ * Which events matter.  A line can break the rule by arriving in a group as
+ * an add-on (INSERT, or UPDATE giving it an add-on code or a new group), or
+ * by leaving a group it may have satisfied (DELETE, or UPDATE of its code or
+ * group).  enforce_addon_rule() installs one trigger per side, with WHEN
+ * clauses so that ordinary inserts queue nothing.  Here, a trigger defined
+ * for INSERT checks the new row's group on UPDATE, one defined for DELETE
+ * checks the old row's group, and one defined for both checks both.
+ *
+ * Concurrency.  Like a foreign key check, the check locks what it relies on:
+ * it reads the whole group with SELECT ... FOR SHARE, so a concurrent
+ * transaction cannot delete or change a primary this check counted until we
+ * commit, and a check that must wait for such a change sees its outcome (at
+ * READ COMMITTED the locked rows are re-read; at REPEATABLE READ the lock
+ * fails with a serialization error).  A transaction that removes a primary
+ * re-checks the group it left; in REPEATABLE READ and SERIALIZABLE it does
+ * so with the latest snapshot, as ri_triggers.c does, so that add-ons
+ * committed after its snapshot are not missed.  Row locks live in the tuples,
+ * not in the shared lock table, so a bulk load of any size cannot exhaust
+ * max_locks_per_transaction.
+ */
+#include "postgres.h"
+
+#include "addon_trigger.h"
+#include "checked_groups.h"
+#include "rules_cache.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#define MAX_GROUP_COLUMNS 8
+#define MAX_PRIMARIES_IN_HINT 12
+
+/* The trigger's arguments, resolved against the relation it fired on. */
+typedef struct RuleArgs
+{
+	const char *code_col;
+	const char *date_col;		/* NULL when there is none */
+	int			ngroup;
+	const char *group_cols[MAX_GROUP_COLUMNS];
+	AttrNumber	code_attno;
+	AttrNumber	date_attno;
+	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
+	Oid			group_types[MAX_GROUP_COLUMNS];
+} RuleArgs;
+
+/* Cached check plans, one per trigger and NULL pattern of the group key. */
+typedef struct PlanKey
+{
+	Oid			tgoid;
+	uint32		nullmask;
+} PlanKey;
+
+typedef struct PlanEntry
+{
+	PlanKey		key;
+	char	   *query;			/* text the plan was made from */
+	SPIPlanPtr	plan;
+} PlanEntry;
+
+static HTAB *plan_cache = NULL;
+
+void
+addon_trigger_init(void)
+{
+	checked_groups_init();
+}
+
+/*
+ * OID of the cpt_code type of the installed extension.  Remembered across
+ * calls and re-read if the extension was dropped and created again.
+ */
+static Oid
+cpt_code_type_oid(void)
+{
+	static Oid	cached = InvalidOid;
+	Relation	extrel;
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	if (OidIsValid(cached))
+	{
+		HeapTuple	typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(cached));
+
+		if (HeapTupleIsValid(typtup))
+		{
+			bool		same = strcmp(NameStr(((Form_pg_type) GETSTRUCT(typtup))->typname),
+									  "cpt_code") == 0;
+
+			ReleaseSysCache(typtup);
+			if (same)
+				return cached;
+		}
+	}
+
+	extrel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&skey, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("cpt_rules"));
+	scan = systable_beginscan(extrel, ExtensionNameIndexId, true, NULL, 1, &skey);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(extrel, AccessShareLock);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"%s\" is not installed", "cpt_rules")));
+	cached = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+							 CStringGetDatum("cpt_code"), ObjectIdGetDatum(nsp));
+	return cached;
+}
+
+static AttrNumber
+column_or_error(Relation rel, const char *name, const char *role)
+{
+	int			attno = SPI_fnumber(RelationGetDescr(rel), name);
+
+	if (attno <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s column \"%s\" of the add-on rule does not exist in table \"%s\"",
+						role, name, RelationGetRelationName(rel)),
+				 errhint("Re-attach the rule with cpt_rules.enforce_addon_rule() after renaming columns.")));
+	return (AttrNumber) attno;
+}
+
+static void
+parse_args(Relation rel, Trigger *trigger, RuleArgs *args)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (trigger->tgnargs < 3 || trigger->tgnargs > 2 + MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger \"%s\" on table \"%s\" has %d arguments",
+						trigger->tgname, RelationGetRelationName(rel), trigger->tgnargs),
+				 errdetail("cpt_rules.addon_rule_trigger() takes the code column, the date-of-service column "
+						   "(or an empty string), and 1 to %d group columns.", MAX_GROUP_COLUMNS)));
+
+	args->code_col = trigger->tgargs[0];
+	args->date_col = trigger->tgargs[1][0] ? trigger->tgargs[1] : NULL;
+	args->ngroup = trigger->tgnargs - 2;
+
+	args->code_attno = column_or_error(rel, args->code_col, "code");
+	if (TupleDescAttr(desc, args->code_attno - 1)->atttypid != cpt_code_type_oid())
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("code column \"%s\" of table \"%s\" is not of type cpt_code",
+						args->code_col, RelationGetRelationName(rel))));
+
+	args->date_attno = InvalidAttrNumber;
+	if (args->date_col)
+	{
+		args->date_attno = column_or_error(rel, args->date_col, "date-of-service");
+		if (TupleDescAttr(desc, args->date_attno - 1)->atttypid != DATEOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("date-of-service column \"%s\" of table \"%s\" is not of type date",
+							args->date_col, RelationGetRelationName(rel))));
+	}
+
+	for (int i = 0; i < args->ngroup; i++)
+	{
+		args->group_cols[i] = trigger->tgargs[2 + i];
+		args->group_attnos[i] = column_or_error(rel, args->group_cols[i], "group");
+		args->group_types[i] = TupleDescAttr(desc, args->group_attnos[i] - 1)->atttypid;
+	}
+}
+
+/*
+ * The relation a rule was attached to.  A partitioned table's trigger is
+ * cloned onto its partitions, and a claim may span partitions, so a clone
+ * checks the whole partitioned table it descends from.  Anything else
+ * (including a Citus shard, whose trigger is a copy, not a clone) checks the
+ * relation it fired on.
+ */
+static Oid
+rule_relation(Trigger *trigger, Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			tgoid = trigger->tgoid;
+	Relation	tgrel;
+
+	if (!rel->rd_rel->relispartition)
+		return relid;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	while (OidIsValid(tgoid))
+	{
+		ScanKeyData skey;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Form_pg_trigger form;
+
+		ScanKeyInit(&skey, Anum_pg_trigger_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(tgoid));
+		scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &skey);
+		tup = systable_getnext(scan);
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "could not find trigger %u", tgoid);
+		form = (Form_pg_trigger) GETSTRUCT(tup);
+		relid = form->tgrelid;
+		tgoid = form->tgparentid;
+		systable_endscan(scan);
+	}
+	table_close(tgrel, AccessShareLock);
+	return relid;
+}
+
+static void
+append_operator(StringInfo buf, Oid type)
+{
+	TypeCacheEntry *tce = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+	HeapTuple	tup;
+	Form_pg_operator op;
+
+	if (!OidIsValid(tce->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an equality operator for type %s",
+						format_type_be(type))));
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tce->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", tce->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	appendStringInfo(buf, "OPERATOR(%s.%s)",
+					 quote_identifier(get_namespace_name(op->oprnamespace)),
+					 NameStr(op->oprname));
+	ReleaseSysCache(tup);
+}
+
+/*
+ * SELECT code, date FROM [ONLY] rel x WHERE g1 OPERATOR(s.=) $1 AND g2 IS NULL
+ * FOR SHARE OF x.  Everything is qualified and quoted, so neither search_path
+ * nor odd column names can change its meaning.
+ */
+static char *
+build_check_query(const RuleArgs *args, Relation queryrel, uint32 nullmask)
+{
+	StringInfoData buf;
+	int			nparam = 0;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT x.%s, %s%s FROM %s%s x WHERE ",
+					 quote_identifier(args->code_col),
+					 args->date_col ? "x." : "NULL::pg_catalog.date",
+					 args->date_col ? quote_identifier(args->date_col) : "",
+					 queryrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(queryrel)),
+												RelationGetRelationName(queryrel)));
+	for (int i = 0; i < args->ngroup; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, " AND ");
+		appendStringInfo(&buf, "x.%s ", quote_identifier(args->group_cols[i]));
+		if (nullmask & (1u << i))
+			appendStringInfoString(&buf, "IS NULL");
+		else
+		{
+			append_operator(&buf, args->group_types[i]);
+			appendStringInfo(&buf, " $%d", ++nparam);
+		}
+	}
+	appendStringInfoString(&buf, " FOR SHARE OF x");
+	return buf.data;
+}
+
+static SPIPlanPtr
+get_check_plan(Trigger *trigger, const RuleArgs *args, Relation queryrel,
+			   uint32 nullmask)
+{
+	PlanKey		key;
+	PlanEntry  *entry;
+	bool		found;
+	char	   *query = build_check_query(args, queryrel, nullmask);
+	Oid			argtypes[MAX_GROUP_COLUMNS];
+	int			nargs = 0;
+	SPIPlanPtr	plan;
+
+	if (plan_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(PlanKey);
+		ctl.entrysize = sizeof(PlanEntry);
+		plan_cache = hash_create("cpt_rules check plans", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS);
+	}
+	memset(&key, 0, sizeof(key));
+	key.tgoid = trigger->tgoid;
+	key.nullmask = nullmask;
+	entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
+	if (found && entry->plan && SPI_plan_is_valid(entry->plan) &&
+		strcmp(entry->query, query) == 0)
+		return entry->plan;
+
+	/* stale or new: forget the old plan first, so an error leaves no junk */
+	if (found && entry->plan)
+	{
+		SPI_freeplan(entry->plan);
+		pfree(entry->query);
+	}
+	entry->plan = NULL;
+	entry->query = NULL;
+
+	for (int i = 0; i < args->ngroup; i++)
+		if (!(nullmask & (1u << i)))
+			argtypes[nargs++] = args->group_types[i];
+	plan = SPI_prepare(query, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	entry->query = MemoryContextStrdup(TopMemoryContext, query);
+	entry->plan = plan;
+	return plan;
+}
+
+/* Bytes identifying (rule, group values) for the checked-groups memory. */
+static void
+group_key_bytes(StringInfo buf, Trigger *trigger, Oid queryrelid,
+				TupleDesc desc, const RuleArgs *args,
+				const Datum *values, const bool *isnull)
+{
+	appendBinaryStringInfo(buf, (const char *) &queryrelid, sizeof(Oid));
+	for (int i = 0; i < trigger->tgnargs; i++)
+		appendBinaryStringInfo(buf, trigger->tgargs[i], strlen(trigger->tgargs[i]) + 1);
+	for (int i = 0; i < args->ngroup; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, args->group_attnos[i] - 1);
+
+		appendStringInfoChar(buf, isnull[i] ? 'n' : 'v');
+		if (isnull[i])
+			continue;
+		if (att->attbyval)
+			appendBinaryStringInfo(buf, (const char *) &values[i], sizeof(Datum));
+		else if (att->attlen == -1)
+		{
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(values[i]);
+			uint32		len = VARSIZE_ANY_EXHDR(v);
+
+			appendBinaryStringInfo(buf, (const char *) &len, sizeof(len));
+			appendBinaryStringInfo(buf, VARDATA_ANY(v), len);
+		}
+		else
+		{
+			Size		len = datumGetSize(values[i], false, att->attlen);
+
+			appendBinaryStringInfo(buf, DatumGetPointer(values[i]), len);
+		}
+	}
+}
+
+static char *
+describe_group(TupleDesc desc, const RuleArgs *args, const Datum *values,
+			   const bool *isnull)
+{
+	StringInfoData names;
+	StringInfoData vals;
+
+	initStringInfo(&names);
+	initStringInfo(&vals);
+	for (int i = 0; i < args->ngroup; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, args->group_attnos[i] - 1);
+
+		if (i > 0)
+		{
+			appendStringInfoString(&names, ", ");
+			appendStringInfoString(&vals, ", ");
+		}
+		appendStringInfoString(&names, quote_identifier(args->group_cols[i]));
+		if (isnull[i])
+			appendStringInfoString(&vals, "null");
+		else
+		{
+			Oid			out;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &out, &varlena);
+			appendStringInfoString(&vals, OidOutputFunctionCall(out, values[i]));
+		}
+	}
+	return psprintf("(%s)=(%s)", names.data, vals.data);
+}
+
+static char *
+eligible_primaries_text(const AddonRule *rule, DateADT on_date, int *count)
+{
+	StringInfoData buf;
+	int			shown = 0;
+	CptCode		last = 0xFFFFFFFF;
+
+	initStringInfo(&buf);
+	*count = 0;
+	for (int i = 0; i < rule->nprimaries; i++)
+	{
+		const PrimaryRule *p = &rule->primaries[i];
+		char		code[6];
+
+		if (p->primary == last || !rules_pairing_valid(rule, p->primary, on_date))
+			continue;
+		last = p->primary;
+		(*count)++;
+		if (shown >= MAX_PRIMARIES_IN_HINT)
+			continue;
+		cpt_code_to_cstring(p->primary, code);
+		appendStringInfo(&buf, "%s%s", shown++ ? ", " : "", code);
+	}
+	if (*count > shown)
+		appendStringInfo(&buf, " and %d more", *count - shown);
+	return buf.data;
+}
+
+static void
+report_violation(Relation rel, Trigger *trigger, const char *group,
+				 CptCode addon, bool has_date, DateADT on_date)
+{
+	const AddonRule *rule = rules_lookup_addon(addon);
+	char		code[6];
+	char	   *as_of = "";
+	int			count;
+	char	   *primaries;
+
+	cpt_code_to_cstring(addon, code);
+	if (has_date)
+		as_of = psprintf(" on %s", DatumGetCString(DirectFunctionCall1(date_out,
+																		DateADTGetDatum(on_date))));
+	primaries = eligible_primaries_text(rule, has_date ? on_date : RULES_ANY_DATE, &count);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg("add-on code %s has no eligible primary code in group %s of table \"%s\"",
+					code, group, RelationGetRelationName(rel)),
+			 errdetail("Add-on code %s (AOC type %d) may only be billed with an eligible primary "
+					   "procedure in the same group%s; constraint \"%s\".",
+					   code, rule->aoc_type, as_of, trigger->tgname),
+			 count > 0
+			 ? errhint("Add a line with one of its eligible primary codes: %s.", primaries)
+			 : rule->aoc_type == 2
+			 ? errhint("Type 2 add-on codes without payer-defined primaries need a line that is not an add-on code.")
+			 : errhint("No primary code is eligible for it%s; see cpt_rules.aoc_edit.", as_of),
+			 errtableconstraint(rel, trigger->tgname)));
+}
+
+/*
+ * Read the group with row locks and apply the rule.  Runs as the owner of
+ * the queried table, ignoring its row-level security, as foreign key checks
+ * do: the rule concerns the whole claim, whatever the writer may see.
+ */
+static void
+check_group(Relation rel, Trigger *trigger, const RuleArgs *args,
+			const Datum *values, const bool *isnull)
+{
+	Oid			queryrelid = rule_relation(trigger, rel);
+	Relation	queryrel;
+	uint32		nullmask = 0;
+	Datum		params[MAX_GROUP_COLUMNS];
+	int			nparams = 0;
+	SPIPlanPtr	plan;
+	StringInfoData key;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			spirc;
+	uint64		nlines;
+	CptCode    *codes;
+	bool	   *code_isnull;
+	DateADT    *dates;
+	bool	   *date_isnull;
+	int			bad = -1;
+
+	initStringInfo(&key);
+	group_key_bytes(&key, trigger, queryrelid, RelationGetDescr(rel), args, values, isnull);
+	if (checked_group_seen(key.data, key.len))
+		return;
+
+	for (int i = 0; i < args->ngroup; i++)
+	{
+		if (isnull[i])
+			nullmask |= 1u << i;
+		else
+			params[nparams++] = values[i];
+	}
+
+	queryrel = queryrelid == RelationGetRelid(rel) ? rel
+		: table_open(queryrelid, RowShareLock);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(queryrel->rd_rel->relowner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_NOFORCE_RLS);
+
+	plan = get_check_plan(trigger, args, queryrel, nullmask);
+
+	if (IsolationUsesXactSnapshot())
+	{
+		/* see rows committed after our snapshot, as RI checks do */
+		CommandCounterIncrement();
+		spirc = SPI_execute_snapshot(plan, params, NULL, GetLatestSnapshot(),
+									 GetTransactionSnapshot(), false, false, 0);
+	}
+	else
+		spirc = SPI_execute_plan(plan, params, NULL, false, 0);
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	if (spirc != SPI_OK_SELECT)
+		elog(ERROR, "add-on rule check on \"%s\" failed: %s",
+			 RelationGetRelationName(queryrel), SPI_result_code_string(spirc));
+
+	nlines = SPI_processed;
+	codes = palloc(sizeof(CptCode) * (nlines + 1));
+	code_isnull = palloc(sizeof(bool) * (nlines + 1));
+	dates = palloc(sizeof(DateADT) * (nlines + 1));
+	date_isnull = palloc(sizeof(bool) * (nlines + 1));
+	for (uint64 i = 0; i < nlines; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		codes[i] = DatumGetCptCode(SPI_getbinval(tup, desc, 1, &code_isnull[i]));
+		dates[i] = DatumGetDateADT(SPI_getbinval(tup, desc, 2, &date_isnull[i]));
+	}
+	for (uint64 i = 0; i < nlines && bad < 0; i++)
+		if (rules_line_violates((int) i, (int) nlines, codes, code_isnull,
+								dates, date_isnull))
+			bad = (int) i;
+
+	if (bad >= 0)
+		report_violation(rel, trigger,
+						 describe_group(RelationGetDescr(rel), args, values, isnull),
+						 codes[bad], !date_isnull[bad], dates[bad]);
+
+	SPI_finish();
+	if (queryrel != rel)
+		table_close(queryrel, NoLock);
+	checked_group_remember(key.data, key.len);
+}
+
+static void
+row_group(TupleTableSlot *slot, const RuleArgs *args, Datum *values, bool *isnull)
+{
+	for (int i = 0; i < args->ngroup; i++)
+		values[i] = slot_getattr(slot, args->group_attnos[i], &isnull[i]);
+}
+
+static bool
+rule_columns_equal(TupleTableSlot *a, TupleTableSlot *b, const RuleArgs *args)
+{
+	AttrNumber	cols[MAX_GROUP_COLUMNS + 2];
+	int			ncols = 0;
+	TupleDesc	desc = a->tts_tupleDescriptor;
+
+	cols[ncols++] = args->code_attno;
+	if (args->date_attno != InvalidAttrNumber)
+		cols[ncols++] = args->date_attno;
+	for (int i = 0; i < args->ngroup; i++)
+		cols[ncols++] = args->group_attnos[i];
+
+	for (int i = 0; i < ncols; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, cols[i] - 1);
+		bool		anull;
+		bool		bnull;
+		Datum		av = slot_getattr(a, cols[i], &anull);
+		Datum		bv = slot_getattr(b, cols[i], &bnull);
+
+		if (anull != bnull)
+			return false;
+		if (!anull && !datum_image_eq(av, bv, att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
+/* An arriving line matters only if it is an add-on on its date of service. */
+static bool
+row_holds_addon(TupleTableSlot *slot, const RuleArgs *args)
+{
+	bool		isnull;
+	Datum		code = slot_getattr(slot, args->code_attno, &isnull);
+	DateADT		on_date = RULES_ANY_DATE;
+
+	if (isnull)
+		return false;
+	if (args->date_attno != InvalidAttrNumber)
+	{
+		Datum		d = slot_getattr(slot, args->date_attno, &isnull);
+
+		if (!isnull)
+			on_date = DatumGetDateADT(d);
+	}
+	return rules_is_addon(DatumGetCptCode(code), on_date);
+}
+
+PG_FUNCTION_INFO_V1(addon_rule_trigger);
+Datum
+addon_rule_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	Relation	rel;
+	RuleArgs	args;
+	TupleTableSlot *new_slot = NULL;
+	TupleTableSlot *old_slot = NULL;
+	Datum		values[MAX_GROUP_COLUMNS];
+	bool		isnull[MAX_GROUP_COLUMNS];
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"addon_rule_trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER ROW for INSERT, UPDATE or DELETE",
+						"addon_rule_trigger")));
+
+	trigger = trigdata->tg_trigger;
+	rel = trigdata->tg_relation;
+	parse_args(rel, trigger, &args);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		new_slot = trigdata->tg_trigslot;
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		old_slot = trigdata->tg_trigslot;
+	else
+	{
+		bool		for_insert = TRIGGER_FOR_INSERT(trigger->tgtype);
+		bool		for_delete = TRIGGER_FOR_DELETE(trigger->tgtype);
+
+		if (rule_columns_equal(trigdata->tg_trigslot, trigdata->tg_newslot, &args))
+			return PointerGetDatum(NULL);
+		if (for_insert || !for_delete)
+			new_slot = trigdata->tg_newslot;
+		if (for_delete || !for_insert)
+			old_slot = trigdata->tg_trigslot;
+	}
+
+	/*
+	 * An arriving row that has since been deleted or updated by this
+	 * transaction has nothing left to check; its successor has its own
+	 * event.
+	 */
+	if (new_slot &&
+		row_holds_addon(new_slot, &args) &&
+		table_tuple_satisfies_snapshot(rel, new_slot, SnapshotSelf))
+	{
+		row_group(new_slot, &args, values, isnull);
+		check_group(rel, trigger, &args, values, isnull);
+	}
+
+	if (old_slot)
+	{
+		bool		code_isnull;
+
+		(void) slot_getattr(old_slot, args.code_attno, &code_isnull);
+		if (!code_isnull)
+		{
+			row_group(old_slot, &args, values, isnull);
+			check_group(rel, trigger, &args, values, isnull);
+		}
+	}
+
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,91 @@
+# Shared helpers for the demo and the test suite: install what is missing,
+# build and install the extension, run a throwaway PostgreSQL cluster.
+# Source it; do not run it.
+
+PG_MAJOR=15
+PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+export PG_CONFIG=$PGBIN/pg_config
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages this project needs, installed only when missing.
+ensure_packages() {
+	local missing=()
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$pkg")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "installing: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+BASE_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR
+	build-essential gawk)
+
+build_and_install() {
+	make -s clean >/dev/null
+	make -s PG_CONFIG="$PG_CONFIG"
+	as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
+# The server must not run as root; Debian's postgresql package creates this user.
+PG_OS_USER=postgres
+
+as_pg() {
+	if [ "$(id -un)" = "$PG_OS_USER" ]; then "$@"
+	elif [ "$(id -u)" = 0 ]; then runuser -u "$PG_OS_USER" -- "$@"
+	else sudo -u "$PG_OS_USER" "$@"; fi
+}
+
+free_port() {
+	local port
+	for port in $(seq 54321 54400); do
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null &&
+			[ ! -e "/tmp/.s.PGSQL.$port" ]; then
+			echo "$port"; return
+		fi
+	done
+	echo "no free port" >&2; return 1
+}
+
+# start_cluster [extra postgresql.conf lines...]: a new cluster in a temporary
+# directory, on a free port, reachable through a socket in that directory.
+start_cluster() {
+	PGTMP=$(mktemp -d /tmp/cpt_rules_pg.XXXXXX)
+	chmod 755 "$PGTMP"
+	chown "$PG_OS_USER" "$PGTMP" 2>/dev/null || true
+	export PGPORT=$(free_port)
+	export PGHOST=$PGTMP
+	export PGUSER=postgres
+	export PGDATABASE=postgres
+	as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PGTMP/initdb.log" 2>&1 ||
+		{ cat "$PGTMP/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$PGTMP'"
+		echo "port = $PGPORT"
+		echo "fsync = off"
+		echo "max_prepared_transactions = 10"
+		for line in "$@"; do echo "$line"; done
+	} >>"$PGTMP/data/postgresql.conf"
+	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$PGTMP/server.log"; return 1; }
+	trap stop_cluster EXIT
+}
+
+stop_cluster() {
+	if [ -n "${PGTMP:-}" ] && [ -d "$PGTMP/data" ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m fast -w stop >/dev/null 2>&1 || true
+		if grep -q "terminated by signal" "$PGTMP/server.log" 2>/dev/null; then
+			echo "SERVER CRASH in log:" >&2
+			grep -B2 -A5 "terminated by signal" "$PGTMP/server.log" >&2
+		fi
+		rm -rf "$PGTMP"
+	fi
+	PGTMP=
+}
