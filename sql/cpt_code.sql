@@ -1,6 +1,7 @@
 -- The cpt_code type: formats, errors, ordering, casts, indexes, binary I/O.
 CREATE EXTENSION cpt_rules;
 \set VERBOSITY default
+SET datestyle = ISO;
 
 -- every accepted format, case-insensitive, whitespace tolerated
 SELECT v, v::cpt_code AS code, cpt_code_set(v::cpt_code)

@@ -16,7 +16,7 @@ COMMENT ON FUNCTION cpt_rules.violating_lines(@extschema@.cpt_code[], date[]) IS
 CREATE FUNCTION cpt_rules.rule_columns(tbl regclass, code name, group_by name[], service_date name)
 	RETURNS void
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_col name;
@@ -67,7 +67,7 @@ CREATE FUNCTION cpt_rules.addon_rule_violations(tbl regclass, code name, group_b
 	RETURNS TABLE (group_key jsonb, addon @extschema@.cpt_code, date_of_service date,
 				   line_table regclass, line_ctid tid)
 	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_only text;
@@ -118,7 +118,7 @@ CREATE FUNCTION cpt_rules.enforce_addon_rule(tbl regclass, code name, group_by n
 											 constraint_name name DEFAULT NULL)
 	RETURNS name
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_base name := coalesce(constraint_name,
@@ -139,21 +139,30 @@ BEGIN
 
 	v_args := format('%L, %L', code, coalesce(service_date, ''))
 			  || (SELECT string_agg(format(', %L', g), '') FROM unnest(group_by) g);
-	v_watch := format('%I', code)
-			   || coalesce(format(', %I', service_date), '')
-			   || (SELECT string_agg(format(', %I', g), '') FROM unnest(group_by) g);
+	-- the columns whose change can break the rule, each once
+	SELECT string_agg(format('%I', c), ', ' ORDER BY ord) INTO v_watch
+	  FROM (SELECT DISTINCT ON (c) c, ord
+			  FROM unnest(array_prepend(code, group_by) || service_date) WITH ORDINALITY u(c, ord)
+			 WHERE c IS NOT NULL ORDER BY c, ord) w;
 
+	-- Same triggers with the same arguments: nothing to do.
 	SELECT count(*) INTO v_existing FROM pg_trigger t
 	 WHERE t.tgrelid = tbl AND t.tgname IN (v_addon_trg, v_primary_trg)
 	   AND t.tgfoid = 'cpt_rules.addon_rule_trigger()'::regprocedure
-	   AND t.tgargs = convert_to(array_to_string(array_prepend(code,
-						array_prepend(coalesce(service_date, ''), group_by)), E'\\000') || E'\\000', 'SQL_ASCII');
+	   AND t.tgargs = (SELECT string_agg(convert_to(a, current_setting('server_encoding')) || '\x00'::bytea,
+										 ''::bytea ORDER BY ord)
+						 FROM unnest(array_prepend(code, array_prepend(coalesce(service_date, ''), group_by)))
+							  WITH ORDINALITY u(a, ord));
 	IF v_existing = 2 THEN
 		RAISE NOTICE 'add-on rule "%" is already enforced on %', v_base, tbl;
 		RETURN v_base;
 	END IF;
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', v_addon_trg, tbl);
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', v_primary_trg, tbl);
+	IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = v_addon_trg) THEN
+		EXECUTE format('DROP TRIGGER %I ON %s', v_addon_trg, tbl);
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = v_primary_trg) THEN
+		EXECUTE format('DROP TRIGGER %I ON %s', v_primary_trg, tbl);
+	END IF;
 
 	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD FOREIGN KEY.
 	SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ')
@@ -166,7 +175,8 @@ BEGIN
 			USING ERRCODE = 'check_violation',
 				  DETAIL = 'For example: ' || v_examples || '.',
 				  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
-								tbl, code, group_by, coalesce(format(', %L', service_date), '')),
+								tbl::text, code, group_by,
+								CASE WHEN service_date IS NOT NULL THEN format(', %L', service_date) ELSE '' END),
 				  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
 				  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 							 WHERE c.oid = tbl),
@@ -208,7 +218,7 @@ COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, n
 CREATE FUNCTION cpt_rules.drop_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
 	RETURNS boolean
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_base name := coalesce(constraint_name,

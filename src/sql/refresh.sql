@@ -22,7 +22,7 @@ GRANT SELECT ON cpt_rules.cms_aoc_file TO PUBLIC;
 -- A CMS date: Julian YYYYDDD (the CMS format) or ISO YYYY-MM-DD; blank is NULL.
 CREATE FUNCTION cpt_rules.cms_date_valid(s text) RETURNS boolean
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 	SELECT CASE
 		WHEN s IS NULL OR btrim(s) = '' THEN true
@@ -43,7 +43,7 @@ $$;
 
 CREATE FUNCTION cpt_rules.cms_date(s text) RETURNS date
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 	SELECT CASE
 		WHEN s IS NULL OR btrim(s) = '' THEN NULL
@@ -59,7 +59,7 @@ CREATE FUNCTION cpt_rules.refresh_cms_edits(staging regclass)
 	RETURNS TABLE (change text, aoc_type smallint, addon @extschema@.cpt_code,
 				   primary_code @extschema@.cpt_code, edit_effective date, edit_deleted date)
 	LANGUAGE plpgsql
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_bad text[];

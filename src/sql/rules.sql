@@ -108,7 +108,7 @@ CREATE TRIGGER rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 -- lets the payer define them.  Deferred, so that a multi-row change (say,
 -- retyping every row of an add-on) is judged as a whole.
 CREATE FUNCTION cpt_rules.check_aoc_edit() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
 	v_types smallint[];
 	v_other record;
@@ -146,7 +146,7 @@ CREATE CONSTRAINT TRIGGER aoc_edit_consistent AFTER INSERT OR UPDATE
 	FOR EACH ROW EXECUTE FUNCTION cpt_rules.check_aoc_edit();
 
 CREATE FUNCTION cpt_rules.check_payer_pair() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
 	v_type smallint;
 BEGIN
@@ -180,7 +180,7 @@ CREATE CONSTRAINT TRIGGER payer_pair_consistent AFTER INSERT OR UPDATE
 
 -- DML on the view is translated into the baseline difference.
 CREATE FUNCTION cpt_rules.aoc_edit_dml() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
 	IF TG_OP IN ('UPDATE', 'DELETE') THEN
 		DELETE FROM cpt_rules.aoc_edit_added a
@@ -244,7 +244,7 @@ COMMENT ON FUNCTION @extschema@.aoc_type(@extschema@.cpt_code) IS
 CREATE FUNCTION @extschema@.addon_primaries(addon @extschema@.cpt_code, on_date date DEFAULT NULL)
 	RETURNS TABLE (primary_code @extschema@.cpt_code, source text, effective date, deleted date)
 	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 	SELECT e.primary_code, 'cms'::text, e.edit_effective,
 		   LEAST(e.edit_deleted, e.primary_deleted, e.addon_deleted)
@@ -266,7 +266,7 @@ COMMENT ON FUNCTION @extschema@.addon_primaries(@extschema@.cpt_code, date) IS
 CREATE FUNCTION @extschema@.primary_addons(primary_code @extschema@.cpt_code, on_date date DEFAULT NULL)
 	RETURNS TABLE (addon @extschema@.cpt_code, aoc_type smallint, source text, effective date, deleted date)
 	LANGUAGE sql STABLE PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
+	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 	SELECT e.addon, e.aoc_type, 'cms'::text, e.edit_effective,
 		   LEAST(e.edit_deleted, e.primary_deleted, e.addon_deleted)
