@@ -7,6 +7,7 @@ OBJS = \
 	src/rules_cache.o \
 	src/rules_funcs.o \
 	src/checked_groups.o \
+	src/group_reader.o \
 	src/addon_trigger.o \
 	src/cpt_rules.o
 PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"

@@ -48,9 +48,7 @@ BEGIN;
 INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (11, '20933'), (11, '99213');
 COMMIT;
 -- the error carries SQLSTATE, constraint, table and schema
-\set VERBOSITY verbose
 INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (12, '20933');
-\set VERBOSITY default
 DO $$
 DECLARE c text; t text; s text; st text;
 BEGIN

@@ -30,6 +30,7 @@
 
 #include "addon_trigger.h"
 #include "checked_groups.h"
+#include "group_reader.h"
 #include "rules_cache.h"
 
 #include "access/genam.h"
@@ -59,42 +60,13 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#define MAX_GROUP_COLUMNS 8
 #define MAX_PRIMARIES_IN_HINT 12
-
-/* The trigger's arguments, resolved against the relation it fired on. */
-typedef struct RuleArgs
-{
-	const char *code_col;
-	const char *date_col;		/* NULL when there is none */
-	int			ngroup;
-	const char *group_cols[MAX_GROUP_COLUMNS];
-	AttrNumber	code_attno;
-	AttrNumber	date_attno;
-	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
-	Oid			group_types[MAX_GROUP_COLUMNS];
-} RuleArgs;
-
-/* Cached check plans, one per trigger and NULL pattern of the group key. */
-typedef struct PlanKey
-{
-	Oid			tgoid;
-	uint32		nullmask;
-} PlanKey;
-
-typedef struct PlanEntry
-{
-	PlanKey		key;
-	char	   *query;			/* text the plan was made from */
-	SPIPlanPtr	plan;
-} PlanEntry;
-
-static HTAB *plan_cache = NULL;
 
 void
 addon_trigger_init(void)
 {
 	checked_groups_init();
+	group_reader_init();
 }
 
 /*
@@ -242,115 +214,6 @@ rule_relation(Trigger *trigger, Relation rel)
 	return relid;
 }
 
-static void
-append_operator(StringInfo buf, Oid type)
-{
-	TypeCacheEntry *tce = lookup_type_cache(type, TYPECACHE_EQ_OPR);
-	HeapTuple	tup;
-	Form_pg_operator op;
-
-	if (!OidIsValid(tce->eq_opr))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("could not identify an equality operator for type %s",
-						format_type_be(type))));
-	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tce->eq_opr));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", tce->eq_opr);
-	op = (Form_pg_operator) GETSTRUCT(tup);
-	appendStringInfo(buf, "OPERATOR(%s.%s)",
-					 quote_identifier(get_namespace_name(op->oprnamespace)),
-					 NameStr(op->oprname));
-	ReleaseSysCache(tup);
-}
-
-/*
- * SELECT code, date FROM [ONLY] rel x WHERE g1 OPERATOR(s.=) $1 AND g2 IS NULL
- * FOR SHARE OF x.  Everything is qualified and quoted, so neither search_path
- * nor odd column names can change its meaning.
- */
-static char *
-build_check_query(const RuleArgs *args, Relation queryrel, uint32 nullmask)
-{
-	StringInfoData buf;
-	int			nparam = 0;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "SELECT x.%s, %s%s FROM %s%s x WHERE ",
-					 quote_identifier(args->code_col),
-					 args->date_col ? "x." : "NULL::pg_catalog.date",
-					 args->date_col ? quote_identifier(args->date_col) : "",
-					 queryrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(queryrel)),
-												RelationGetRelationName(queryrel)));
-	for (int i = 0; i < args->ngroup; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(&buf, " AND ");
-		appendStringInfo(&buf, "x.%s ", quote_identifier(args->group_cols[i]));
-		if (nullmask & (1u << i))
-			appendStringInfoString(&buf, "IS NULL");
-		else
-		{
-			append_operator(&buf, args->group_types[i]);
-			appendStringInfo(&buf, " $%d", ++nparam);
-		}
-	}
-	appendStringInfoString(&buf, " FOR SHARE OF x");
-	return buf.data;
-}
-
-static SPIPlanPtr
-get_check_plan(Trigger *trigger, const RuleArgs *args, Relation queryrel,
-			   uint32 nullmask)
-{
-	PlanKey		key;
-	PlanEntry  *entry;
-	bool		found;
-	char	   *query = build_check_query(args, queryrel, nullmask);
-	Oid			argtypes[MAX_GROUP_COLUMNS];
-	int			nargs = 0;
-	SPIPlanPtr	plan;
-
-	if (plan_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(PlanKey);
-		ctl.entrysize = sizeof(PlanEntry);
-		plan_cache = hash_create("cpt_rules check plans", 64, &ctl,
-								 HASH_ELEM | HASH_BLOBS);
-	}
-	memset(&key, 0, sizeof(key));
-	key.tgoid = trigger->tgoid;
-	key.nullmask = nullmask;
-	entry = hash_search(plan_cache, &key, HASH_ENTER, &found);
-	if (found && entry->plan && SPI_plan_is_valid(entry->plan) &&
-		strcmp(entry->query, query) == 0)
-		return entry->plan;
-
-	/* stale or new: forget the old plan first, so an error leaves no junk */
-	if (found && entry->plan)
-	{
-		SPI_freeplan(entry->plan);
-		pfree(entry->query);
-	}
-	entry->plan = NULL;
-	entry->query = NULL;
-
-	for (int i = 0; i < args->ngroup; i++)
-		if (!(nullmask & (1u << i)))
-			argtypes[nargs++] = args->group_types[i];
-	plan = SPI_prepare(query, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query,
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	entry->query = MemoryContextStrdup(TopMemoryContext, query);
-	entry->plan = plan;
-	return plan;
-}
-
 /* Bytes identifying (rule, group values) for the checked-groups memory. */
 static void
 group_key_bytes(StringInfo buf, Trigger *trigger, Oid queryrelid,
@@ -479,9 +342,8 @@ report_violation(Relation rel, Trigger *trigger, const char *group,
 }
 
 /*
- * Read the group with row locks and apply the rule.  Runs as the owner of
- * the queried table, ignoring its row-level security, as foreign key checks
- * do: the rule concerns the whole claim, whatever the writer may see.
+ * Check the whole group an event touched, unless this transaction already
+ * checked it and changed nothing since.
  */
 static void
 check_group(Relation rel, Trigger *trigger, const RuleArgs *args,
@@ -489,89 +351,27 @@ check_group(Relation rel, Trigger *trigger, const RuleArgs *args,
 {
 	Oid			queryrelid = rule_relation(trigger, rel);
 	Relation	queryrel;
-	uint32		nullmask = 0;
-	Datum		params[MAX_GROUP_COLUMNS];
-	int			nparams = 0;
-	SPIPlanPtr	plan;
 	StringInfoData key;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			spirc;
-	uint64		nlines;
-	CptCode    *codes;
-	bool	   *code_isnull;
-	DateADT    *dates;
-	bool	   *date_isnull;
-	int			bad = -1;
+	GroupLines	lines;
 
 	initStringInfo(&key);
 	group_key_bytes(&key, trigger, queryrelid, RelationGetDescr(rel), args, values, isnull);
 	if (checked_group_seen(key.data, key.len))
 		return;
 
-	for (int i = 0; i < args->ngroup; i++)
-	{
-		if (isnull[i])
-			nullmask |= 1u << i;
-		else
-			params[nparams++] = values[i];
-	}
-
 	queryrel = queryrelid == RelationGetRelid(rel) ? rel
 		: table_open(queryrelid, RowShareLock);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(queryrel->rd_rel->relowner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_NOFORCE_RLS);
-
-	plan = get_check_plan(trigger, args, queryrel, nullmask);
-
-	if (IsolationUsesXactSnapshot())
-	{
-		/* see rows committed after our snapshot, as RI checks do */
-		CommandCounterIncrement();
-		spirc = SPI_execute_snapshot(plan, params, NULL, GetLatestSnapshot(),
-									 GetTransactionSnapshot(), false, false, 0);
-	}
-	else
-		spirc = SPI_execute_plan(plan, params, NULL, false, 0);
-
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-
-	if (spirc != SPI_OK_SELECT)
-		elog(ERROR, "add-on rule check on \"%s\" failed: %s",
-			 RelationGetRelationName(queryrel), SPI_result_code_string(spirc));
-
-	nlines = SPI_processed;
-	codes = palloc(sizeof(CptCode) * (nlines + 1));
-	code_isnull = palloc(sizeof(bool) * (nlines + 1));
-	dates = palloc(sizeof(DateADT) * (nlines + 1));
-	date_isnull = palloc(sizeof(bool) * (nlines + 1));
-	for (uint64 i = 0; i < nlines; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		codes[i] = DatumGetCptCode(SPI_getbinval(tup, desc, 1, &code_isnull[i]));
-		dates[i] = DatumGetDateADT(SPI_getbinval(tup, desc, 2, &date_isnull[i]));
-	}
-	for (uint64 i = 0; i < nlines && bad < 0; i++)
-		if (rules_line_violates((int) i, (int) nlines, codes, code_isnull,
-								dates, date_isnull))
-			bad = (int) i;
-
-	if (bad >= 0)
-		report_violation(rel, trigger,
-						 describe_group(RelationGetDescr(rel), args, values, isnull),
-						 codes[bad], !date_isnull[bad], dates[bad]);
-
-	SPI_finish();
+	read_group_locked(queryrel, trigger, args, values, isnull, &lines);
 	if (queryrel != rel)
 		table_close(queryrel, NoLock);
+
+	for (int i = 0; i < lines.nlines; i++)
+		if (rules_line_violates(i, lines.nlines, lines.codes, lines.code_isnull,
+								lines.dates, lines.date_isnull))
+			report_violation(rel, trigger,
+							 describe_group(RelationGetDescr(rel), args, values, isnull),
+							 lines.codes[i], !lines.date_isnull[i], lines.dates[i]);
+
 	checked_group_remember(key.data, key.len);
 }
 
