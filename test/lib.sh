@@ -5,6 +5,7 @@
 PG_MAJOR=15
 PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
 export PG_CONFIG=$PGBIN/pg_config
+export PATH=$PGBIN:$PATH
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -25,7 +26,7 @@ ensure_packages() {
 }
 
 BASE_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR
-	build-essential gawk)
+	build-essential)
 
 build_and_install() {
 	make -s clean >/dev/null
