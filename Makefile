@@ -15,7 +15,7 @@ PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"
 DATA_built = cpt_rules--1.0.sql
 EXTRA_CLEAN = cpt_rules--1.0.sql
 
-REGRESS = cpt_code rules refresh constraint
+REGRESS = cpt_code rules refresh constraint security
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION =
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# pg_dump/pg_restore (custom format) and a plain SQL dump through psql must
+# restore an identical, enforcing database: cpt_code columns and indexes,
+# rules the DBA added, changed and removed, payer pairs, the attached rule.
+# Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
+set -uo pipefail
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for db in dr_src dr_custom dr_plain; do dropdb --if-exists "$db" 2>/dev/null; done
+createdb dr_src
+
+q dr_src >/dev/null <<'SQL' || { not_ok "source database set up"; echo "1..$n"; exit 1; }
+CREATE EXTENSION cpt_rules;
+CREATE SCHEMA billing;
+CREATE TABLE billing.claim_lines (
+	line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
+CREATE INDEX claim_lines_claim ON billing.claim_lines (claim_id);
+CREATE INDEX claim_lines_code ON billing.claim_lines (code);
+CREATE INDEX claim_lines_code_hash ON billing.claim_lines USING hash (code);
+SELECT cpt_rules.enforce_addon_rule('billing.claim_lines', code => 'code',
+	group_by => '{claim_id}', service_date => 'service_date');
+-- the DBA's changes to the CMS edits, and payer pairs
+INSERT INTO cpt_rules.aoc_edit (aoc_type, addon, primary_code, edit_effective, notes)
+	VALUES (1, '20933', '27078', '2026-10-01', 'local addition');
+UPDATE cpt_rules.aoc_edit SET edit_deleted = '2026-10-01' WHERE addon = '20933' AND primary_code = '27704';
+DELETE FROM cpt_rules.aoc_edit WHERE addon = '20934' AND primary_code = '23210';
+INSERT INTO cpt_rules.payer_pair (addon, primary_code, note) VALUES ('0054T', '27447', 'payer policy 12');
+INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES
+	(1, '2024-01-05', '27365'), (1, '2024-01-05', '20933'),
+	(2, '2026-11-01', '27078'), (2, '2026-11-01', '20933'),
+	(3, '2024-02-01', '27447'), (3, '2024-02-01', '0054T'),
+	(4, '2024-02-01', '99213'), (4, '2024-02-01', NULL);
+SQL
+
+snapshot() {
+	q "$1" <<'SQL'
+SELECT 'edit', aoc_type, addon, primary_code, edit_effective, edit_deleted, notes FROM cpt_rules.aoc_edit
+ ORDER BY 2, 3, 4, 5;
+SELECT 'payer', addon, primary_code, effective, deleted, note FROM cpt_rules.payer_pair ORDER BY 2, 3;
+SELECT 'line', line_id, claim_id, service_date, code FROM billing.claim_lines ORDER BY line_id;
+SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'billing.claim_lines'::regclass ORDER BY tgname;
+SELECT 'index', indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
+ WHERE indrelid = 'billing.claim_lines'::regclass ORDER BY 2::text;
+SELECT 'lookup', valid_pairing('20933', '27078', '2026-10-01'), valid_pairing('20933', '27704', '2026-10-01'),
+       valid_pairing('20934', '23210'), valid_pairing('0054T', '27447');
+SQL
+}
+snapshot dr_src >"$work/src.txt"
+
+# An orphan add-on must be rejected, a valid claim accepted.
+enforcing() {
+	local db=$1 out
+	out=$(psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+		-c "INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES (99, '2024-03-01', '20933')" 2>&1)
+	grep -q "23514" <<<"$out" || grep -q "has no eligible primary code" <<<"$out" || return 1
+	q "$db" -c "BEGIN; INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES (98, '2024-03-01', '20933'), (98, '2024-03-01', '27645'); ROLLBACK;" >/dev/null
+}
+
+pg_dump -Fc -f "$work/db.dump" dr_src && ok "pg_dump -Fc" || not_ok "pg_dump -Fc"
+createdb dr_custom
+pg_restore --exit-on-error -d dr_custom "$work/db.dump" && ok "pg_restore" || not_ok "pg_restore"
+snapshot dr_custom >"$work/custom.txt"
+check "custom-format restore has identical rules, lines, indexes and triggers" "diff -u '$work/src.txt' '$work/custom.txt'"
+check "custom-format restore enforces the rule" "enforcing dr_custom"
+
+pg_dump -Fp -f "$work/db.sql" dr_src && ok "pg_dump plain" || not_ok "pg_dump plain"
+createdb dr_plain
+psql -X -q -v ON_ERROR_STOP=1 -d dr_plain -f "$work/db.sql" >/dev/null && ok "plain dump restores through psql" ||
+	not_ok "plain dump restores through psql"
+snapshot dr_plain >"$work/plain.txt"
+check "plain restore has identical rules, lines, indexes and triggers" "diff -u '$work/src.txt' '$work/plain.txt'"
+check "plain restore enforces the rule" "enforcing dr_plain"
+check "the source enforces the rule too" "enforcing dr_src"
+check "the dump holds the rule difference, not the shipped baseline" \
+	"[ \$(grep -c 'aoc_edit_shipped' '$work/db.sql') -le 12 ] && grep -q 'local addition' '$work/db.sql'"
+
+for db in dr_src dr_custom dr_plain; do dropdb --if-exists "$db"; done
+echo "1..$n"
