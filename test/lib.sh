@@ -57,7 +57,7 @@ free_port() {
 # start_cluster [extra postgresql.conf lines...]: a new cluster in a temporary
 # directory, on a free port, reachable through a socket in that directory.
 start_cluster() {
-	PGTMP=$(mktemp -d /tmp/cpt_rules_pg.XXXXXX)
+	export PGTMP=$(mktemp -d /tmp/cpt_rules_pg.XXXXXX)
 	chmod 755 "$PGTMP"
 	chown "$PG_OS_USER" "$PGTMP" 2>/dev/null || true
 	export PGPORT=$(free_port)
