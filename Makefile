@@ -12,8 +12,11 @@ OBJS = \
 	src/cpt_rules.o
 PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"
 
-DATA_built = cpt_rules--1.0.sql
-EXTRA_CLEAN = cpt_rules--1.0.sql
+# The current version's script is built from src/sql and data/; released
+# versions and upgrade scripts are kept as they were shipped.
+DATA_built = cpt_rules--1.1.sql
+DATA = src/sql/released/cpt_rules--1.0.sql src/sql/cpt_rules--1.0--1.1.sql
+EXTRA_CLEAN = cpt_rules--1.1.sql
 
 REGRESS = cpt_code rules refresh constraint security
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
@@ -27,7 +30,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 INSTALL_PARTS = src/sql/header.sql src/sql/type.sql src/sql/rules.sql src/sql/refresh.sql src/sql/constraint.sql
-cpt_rules--1.0.sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv data/aoc_csv_to_sql.awk
+cpt_rules--1.1.sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv data/aoc_csv_to_sql.awk
 	{ cat src/sql/header.sql src/sql/type.sql src/sql/rules.sql; \
 	  echo '-- Medicare AOC edits V2026Q3 (7,743 rows)'; \
 	  awk -f data/aoc_csv_to_sql.awk data/medicare-aoc-v2026q3.csv; \

@@ -203,6 +203,8 @@ DELETE FROM billing.parted_lines WHERE claim_id = 1 AND code = '27365';
 UPDATE billing.parted_lines SET service_date = '2024-02-01' WHERE claim_id = 1 AND code = '27365';
 SELECT tableoid::regclass, * FROM billing.parted_lines ORDER BY claim_id, code;
 SELECT * FROM cpt_rules.addon_rule_violations('billing.parted_lines', 'code', '{claim_id}');
+-- where the rule is enforced (partition clones are not listed)
+SELECT * FROM cpt_rules.enforced_rules ORDER BY table_name::text, trigger_name;
 
 -- detaching is idempotent
 SELECT cpt_rules.drop_addon_rule('billing.parted_lines');

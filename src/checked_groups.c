@@ -34,6 +34,7 @@ typedef struct CheckedGroup
 } CheckedGroup;
 
 static HTAB *groups = NULL;
+static MemoryContext groups_cxt = NULL;	/* holds the table and its keys */
 static uint64 epoch = 1;
 static CommandId cid_after_last_check = InvalidCommandId;
 
@@ -78,20 +79,26 @@ checked_group_remember(const char *key, Size keylen)
 	{
 		HASHCTL		ctl;
 
-		if (groups != NULL)
-			hash_destroy(groups);
+		if (groups_cxt != NULL)
+			MemoryContextDelete(groups_cxt);
+		groups_cxt = AllocSetContextCreate(TopTransactionContext,
+										   "cpt_rules checked groups",
+										   ALLOCSET_DEFAULT_SIZES);
 		ctl.keysize = sizeof(uint64);
 		ctl.entrysize = sizeof(CheckedGroup);
-		ctl.hcxt = TopTransactionContext;
+		ctl.hcxt = groups_cxt;
 		groups = hash_create("cpt_rules checked groups", 1024, &ctl,
 							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	hash = key_hash(key, keylen);
 	entry = hash_search(groups, &hash, HASH_ENTER, &found);
 	if (found && entry->keylen != keylen)
-		pfree(entry->key), found = false;
+	{
+		pfree(entry->key);
+		found = false;
+	}
 	if (!found)
-		entry->key = MemoryContextAlloc(TopTransactionContext, keylen);
+		entry->key = MemoryContextAlloc(groups_cxt, keylen);
 	memcpy(entry->key, key, keylen);
 	entry->keylen = keylen;
 	entry->epoch = epoch;
@@ -109,6 +116,7 @@ checked_groups_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			groups = NULL;		/* its memory goes with TopTransactionContext */
+			groups_cxt = NULL;
 			epoch++;
 			cid_after_last_check = InvalidCommandId;
 			break;

@@ -239,3 +239,32 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
 	'remove the add-on code rule from a table; returns false if it was not there';
+
+-- Where the rule is enforced (one row per trigger the DBA attached; clones
+-- on partitions are left out).
+CREATE VIEW cpt_rules.enforced_rules AS
+SELECT t.tgrelid::regclass AS table_name,
+	   t.tgname AS trigger_name,
+	   CASE WHEN t.tgtype & 4 <> 0 AND t.tgtype & 8 <> 0 THEN 'arriving and leaving lines'
+			WHEN t.tgtype & 4 <> 0 THEN 'arriving lines'
+			WHEN t.tgtype & 8 <> 0 THEN 'leaving lines'
+			ELSE 'updated lines' END AS checks,
+	   a.args[1]::name AS code_column,
+	   nullif(a.args[2], '')::name AS service_date_column,
+	   a.args[3:]::name[] AS group_by,
+	   t.tgdeferrable AS deferrable,
+	   t.tginitdeferred AS initially_deferred,
+	   t.tgenabled <> 'D' AS enabled
+  FROM pg_catalog.pg_trigger t
+ CROSS JOIN LATERAL (
+	SELECT pg_catalog.array_agg(pg_catalog.convert_from(
+				pg_catalog.substr(t.tgargs, z.prev + 2, z.pos - z.prev - 1),
+				pg_catalog.current_setting('server_encoding')) ORDER BY z.pos) AS args
+	  FROM (SELECT i AS pos, coalesce(pg_catalog.lag(i) OVER (ORDER BY i), -1) AS prev
+			  FROM pg_catalog.generate_series(0, pg_catalog.length(t.tgargs) - 1) i
+			 WHERE pg_catalog.get_byte(t.tgargs, i) = 0) z) a
+ WHERE t.tgfoid = 'cpt_rules.addon_rule_trigger()'::pg_catalog.regprocedure
+   AND t.tgparentid = 0;
+COMMENT ON VIEW cpt_rules.enforced_rules IS
+	'tables where the add-on rule is enforced, with the columns it uses';
+GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;

@@ -49,7 +49,8 @@ AS $$
 		WHEN s IS NULL OR btrim(s) = '' THEN NULL
 		WHEN btrim(s) ~ '^[0-9]{7}$' THEN
 			make_date(substr(btrim(s), 1, 4)::int, 1, 1) + (substr(btrim(s), 5, 3)::int - 1)
-		ELSE to_date(btrim(s), 'YYYY-MM-DD')
+		ELSE make_date(substr(btrim(s), 1, 4)::int, substr(btrim(s), 6, 2)::int,
+					   substr(btrim(s), 9, 2)::int)
 	END
 $$;
 COMMENT ON FUNCTION cpt_rules.cms_date(text) IS

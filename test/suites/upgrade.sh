@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Upgrade path: CREATE EXTENSION at 1.0, populate, ALTER EXTENSION UPDATE.
+# Data, rules and triggers must keep working, and the upgraded extension
+# must be indistinguishable from a fresh install of the new version.
+# Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
+set -uo pipefail
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" cpt_rules.control)
+for db in up_old up_new; do dropdb --if-exists "$db" 2>/dev/null; createdb "$db"; done
+
+q up_old >/dev/null <<'SQL' || { not_ok "populate a 1.0 database"; echo "1..$n"; exit 1; }
+CREATE EXTENSION cpt_rules VERSION '1.0';
+CREATE TABLE claim_lines (line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
+CREATE INDEX ON claim_lines (claim_id);
+CREATE INDEX ON claim_lines (code);
+SELECT cpt_rules.enforce_addon_rule('claim_lines', code => 'code', group_by => '{claim_id}',
+	service_date => 'service_date');
+INSERT INTO cpt_rules.payer_pair (addon, primary_code) VALUES ('0054T', '27447');
+DELETE FROM cpt_rules.aoc_edit WHERE addon = '20934' AND primary_code = '23210';
+INSERT INTO claim_lines (claim_id, service_date, code) VALUES
+	(1, '2024-01-05', '27365'), (1, '2024-01-05', '20933'),
+	(2, '2024-02-01', '27447'), (2, '2024-02-01', '0054T'), (3, '2024-02-01', '99213');
+SQL
+ok "populate a database at version 1.0"
+
+state() {
+	q "$1" <<'SQL'
+SELECT 'edit', count(*), md5(string_agg(e::text, ',' ORDER BY e::text)) FROM cpt_rules.aoc_edit e;
+SELECT 'payer', addon, primary_code FROM cpt_rules.payer_pair ORDER BY 2, 3;
+SELECT 'line', line_id, claim_id, service_date, code FROM claim_lines ORDER BY 1;
+SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'claim_lines'::regclass ORDER BY 2;
+SELECT 'lookup', valid_pairing('20934', '23210'), valid_pairing('0054T', '27447'), is_addon('20933');
+SQL
+}
+state up_old >"$work/before.txt"
+
+check "an update path leads from 1.0 to $latest" \
+	"q up_old -c \"SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '1.0' AND target = '$latest' AND path IS NOT NULL\" | grep -q 1"
+q up_old -c "ALTER EXTENSION cpt_rules UPDATE" && ok "ALTER EXTENSION cpt_rules UPDATE" || not_ok "ALTER EXTENSION cpt_rules UPDATE"
+check "the extension is at version $latest" "[ \"\$(q up_old -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = '$latest' ]"
+state up_old >"$work/after.txt"
+check "data, rules, payer pairs and triggers are unchanged by the update" "diff -u '$work/before.txt' '$work/after.txt'"
+
+rejects() {
+	! q up_old -c "INSERT INTO claim_lines (claim_id, service_date, code) VALUES (9, '2024-03-01', '20933')" 2>/dev/null
+}
+check "after the update an orphan add-on is still rejected" rejects
+check "after the update a valid claim is still accepted" \
+	"q up_old -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')\""
+check "after the update the audit is clean" \
+	"[ \"\$(q up_old -c \"SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')\")\" = 0 ]"
+
+# Every member object of the extension, with its definition and privileges.
+describe() {
+	q "$1" <<'SQL'
+WITH members AS (
+	SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
+	 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+	   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cpt_rules'))
+SELECT pg_describe_object(m.classid, m.objid, m.objsubid) || ' | ' ||
+	coalesce(CASE m.classid
+		WHEN 'pg_proc'::regclass THEN (SELECT concat_ws(' ', CASE WHEN p.prokind = 'a' THEN
+				(SELECT concat_ws(' ', a.aggtransfn, a.aggcombinefn, a.aggsortop::regoperator) FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+				ELSE pg_get_functiondef(p.oid) END, p.provolatile,
+				p.proparallel, p.proisstrict, p.proleakproof, p.proacl) FROM pg_proc p WHERE p.oid = m.objid)
+		WHEN 'pg_class'::regclass THEN (SELECT concat_ws(' ', c.relkind, c.relacl,
+				CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
+				CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) END,
+				(SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
+								   || coalesce(' ' || pg_get_expr(ad.adbin, ad.adrelid), ''), ', ' ORDER BY a.attnum)
+				   FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+				  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+				(SELECT string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), ', ' ORDER BY co.conname)
+				   FROM pg_constraint co WHERE co.conrelid = c.oid),
+				(SELECT string_agg(pg_get_triggerdef(t.oid), ', ' ORDER BY t.tgname)
+				   FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+				obj_description(c.oid, 'pg_class'))
+			FROM pg_class c WHERE c.oid = m.objid)
+		WHEN 'pg_type'::regclass THEN (SELECT concat_ws(' ', t.typlen, t.typbyval, t.typalign, t.typstorage,
+				t.typinput, t.typoutput, t.typreceive, t.typsend) FROM pg_type t WHERE t.oid = m.objid)
+		WHEN 'pg_operator'::regclass THEN (SELECT concat_ws(' ', o.oprcode, o.oprrest, o.oprjoin, o.oprcanhash,
+				o.oprcanmerge, o.oprcom::regoperator, o.oprnegate::regoperator) FROM pg_operator o WHERE o.oid = m.objid)
+		WHEN 'pg_namespace'::regclass THEN (SELECT n.nspacl::text FROM pg_namespace n WHERE n.oid = m.objid)
+	END, '')
+  FROM members m ORDER BY 1;
+SELECT 'config ' || c::regclass || ' ' || coalesce(f, '')
+  FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(c, f)
+ WHERE e.extname = 'cpt_rules' ORDER BY 1;
+SQL
+}
+q up_new -c "CREATE EXTENSION cpt_rules" && ok "a fresh CREATE EXTENSION installs $latest" || not_ok "fresh CREATE EXTENSION"
+if ! describe up_old >"$work/upgraded.txt" || ! describe up_new >"$work/fresh.txt" ||
+	[ "$(wc -l <"$work/fresh.txt")" -lt 100 ]; then
+	not_ok "describe the extension's objects"
+elif diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/diff.txt"; then
+	ok "the updated extension has exactly the objects, definitions and privileges of a fresh $latest ($(wc -l <"$work/fresh.txt") objects)"
+else
+	not_ok "the updated extension differs from a fresh $latest"; head -40 "$work/diff.txt" | sed 's/^/# /'
+fi
+check "the view added in 1.1 lists the rule" \
+	"[ \"\$(q up_old -c \"SELECT group_by FROM cpt_rules.enforced_rules WHERE trigger_name = 'claim_lines_addon_rule_addon'\")\" = '{claim_id}' ]"
+check "cms_date is now truthfully immutable (no stable to_date inside)" \
+	"! q up_old -c \"SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'\" | grep -q to_date"
+
+for db in up_old up_new; do dropdb --if-exists "$db"; done
+echo "1..$n"
