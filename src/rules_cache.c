@@ -29,45 +29,21 @@ static const char *const rule_tables[] = {
 };
 #define N_RULE_TABLES lengthof(rule_tables)
 
-#define EMPTY_SLOT	0xFFFFFFFFu		/* packed codes use 30 bits */
-
 typedef struct RulesCache
 {
 	MemoryContext cxt;
-	uint32		mask;			/* capacity - 1, capacity a power of 2 */
-	uint32	   *keys;			/* add-on code or EMPTY_SLOT */
+	uint32		mask;
+	uint32	   *keys;
 	AddonRule  *slots;
 	Oid			table_oids[N_RULE_TABLES];
 } RulesCache;
 
+/* what the build writes; rules_table is the read-only view the lookups use */
 static RulesCache cache;
-static bool cache_valid = false;
+RulesTable	rules_table;
 static uint64 invalidation_count = 0;
 
-static void rules_cache_rebuild(void);
 static AddonRule *find_slot(CptCode code);
-
-static inline uint32
-slot_of(CptCode code, uint32 mask)
-{
-	return (code * 2654435761u) & mask;
-}
-
-const AddonRule *
-rules_lookup_addon(CptCode code)
-{
-	if (unlikely(!cache_valid))
-		rules_cache_rebuild();
-	return find_slot(code);
-}
-
-bool
-rules_addon_active(const AddonRule *rule, DateADT on_date)
-{
-	if (on_date == RULES_ANY_DATE)
-		return true;
-	return rule->effective <= on_date && on_date < rule->ends;
-}
 
 static inline bool
 primary_rule_applies(const AddonRule *rule, const PrimaryRule *p,
@@ -116,14 +92,6 @@ rules_addon_has_primaries(const AddonRule *rule, DateADT on_date)
 }
 
 bool
-rules_is_addon(CptCode code, DateADT on_date)
-{
-	const AddonRule *rule = rules_lookup_addon(code);
-
-	return rule != NULL && rules_addon_active(rule, on_date);
-}
-
-bool
 rules_line_violates(int line, int nlines, const CptCode *codes,
 					const bool *code_isnull, const DateADT *dates,
 					const bool *date_isnull)
@@ -161,7 +129,7 @@ rules_line_violates(int line, int nlines, const CptCode *codes,
 static void
 rules_invalidate_callback(Datum arg, Oid relid)
 {
-	if (!cache_valid)
+	if (!rules_table.valid)
 		return;
 	if (relid != InvalidOid)
 	{
@@ -173,7 +141,7 @@ rules_invalidate_callback(Datum arg, Oid relid)
 		if (!ours)
 			return;
 	}
-	cache_valid = false;
+	rules_table.valid = false;
 	invalidation_count++;
 }
 
@@ -195,14 +163,14 @@ insert_slot(CptCode code, bool *found)
 {
 	uint32		i;
 
-	for (i = slot_of(code, cache.mask);; i = (i + 1) & cache.mask)
+	for (i = murmurhash32(code) & cache.mask;; i = (i + 1) & cache.mask)
 	{
 		if (cache.keys[i] == code)
 		{
 			*found = true;
 			return &cache.slots[i];
 		}
-		if (cache.keys[i] == EMPTY_SLOT)
+		if (cache.keys[i] == RULES_EMPTY_SLOT)
 		{
 			cache.keys[i] = code;
 			*found = false;
@@ -237,11 +205,11 @@ static const char *const load_query =
 static AddonRule *
 find_slot(CptCode code)
 {
-	for (uint32 i = slot_of(code, cache.mask);; i = (i + 1) & cache.mask)
+	for (uint32 i = murmurhash32(code) & cache.mask;; i = (i + 1) & cache.mask)
 	{
 		if (cache.keys[i] == code)
 			return &cache.slots[i];
-		if (cache.keys[i] == EMPTY_SLOT)
+		if (cache.keys[i] == RULES_EMPTY_SLOT)
 			return NULL;
 	}
 }
@@ -356,7 +324,7 @@ rules_cache_build(void)
 	}
 
 	for (uint32 i = 0; i < capacity; i++)
-		if (cache.keys[i] != EMPTY_SLOT && cache.slots[i].nprimaries > 1)
+		if (cache.keys[i] != RULES_EMPTY_SLOT && cache.slots[i].nprimaries > 1)
 			qsort(cache.slots[i].primaries, cache.slots[i].nprimaries,
 				  sizeof(PrimaryRule), compare_primary_rules);
 
@@ -364,20 +332,40 @@ rules_cache_build(void)
 	SPI_finish();
 }
 
+/* Make a finished build visible to the inline lookup. */
+static void
+publish(void)
+{
+	memset(rules_table.filter, 0, sizeof(rules_table.filter));
+	for (uint32 i = 0; i <= cache.mask; i++)
+	{
+		uint32		bit;
+
+		if (cache.keys[i] == RULES_EMPTY_SLOT)
+			continue;
+		bit = murmurhash32(cache.keys[i]) >> 16;
+		rules_table.filter[bit / 64] |= UINT64CONST(1) << (bit % 64);
+	}
+	rules_table.mask = cache.mask;
+	rules_table.keys = cache.keys;
+	rules_table.slots = cache.slots;
+}
+
 /*
  * Rebuild until no invalidation arrives while reading: the SPI query itself
  * may process pending invalidation messages.
  */
-static void
+pg_noinline void
 rules_cache_rebuild(void)
 {
 	for (;;)
 	{
 		uint64		before = invalidation_count;
 
-		cache_valid = false;
+		rules_table.valid = false;
 		rules_cache_build();
-		cache_valid = true;
+		publish();
+		rules_table.valid = true;
 		if (invalidation_count == before)
 			break;
 	}

@@ -7,6 +7,7 @@
 #define RULES_CACHE_H
 
 #include "cpt_code.h"
+#include "common/hashfn.h"
 #include "utils/date.h"
 
 /* One acceptable primary for an add-on, over [effective, ends). */
@@ -28,15 +29,68 @@ typedef struct AddonRule
 	PrimaryRule *primaries;		/* sorted by primary code */
 } AddonRule;
 
+
 /* No date given: the dateless forms of the functions ignore dates. */
 #define RULES_ANY_DATE	DATEVAL_NOBEGIN
 
-extern const AddonRule *rules_lookup_addon(CptCode code);
-extern bool rules_addon_active(const AddonRule *rule, DateADT on_date);
+/*
+ * The lookup table.  It is read once per row in large scans, so the lookup
+ * is inline: a presence filter rejects most codes that are not add-ons with
+ * one memory load, and the rest probe an open-addressing table.
+ */
+#define RULES_EMPTY_SLOT	0xFFFFFFFFu	/* packed codes use 30 bits */
+#define RULES_FILTER_BITS	65536
+
+typedef struct RulesTable
+{
+	bool		valid;
+	uint32		mask;			/* capacity - 1, capacity a power of 2 */
+	const uint32 *keys;			/* add-on code or RULES_EMPTY_SLOT */
+	const AddonRule *slots;
+	uint64		filter[RULES_FILTER_BITS / 64];	/* bit set for every add-on */
+} RulesTable;
+
+extern RulesTable rules_table;
+extern void rules_cache_rebuild(void);
+
+static inline const AddonRule *
+rules_lookup_addon(CptCode code)
+{
+	uint32		h = murmurhash32(code);
+	uint32		bit = h >> 16;
+
+	if (unlikely(!rules_table.valid))
+		rules_cache_rebuild();
+	if (!(rules_table.filter[bit / 64] & (UINT64CONST(1) << (bit % 64))))
+		return NULL;
+	for (uint32 i = h & rules_table.mask;; i = (i + 1) & rules_table.mask)
+	{
+		if (rules_table.keys[i] == code)
+			return &rules_table.slots[i];
+		if (rules_table.keys[i] == RULES_EMPTY_SLOT)
+			return NULL;
+	}
+}
+
+static inline bool
+rules_addon_active(const AddonRule *rule, DateADT on_date)
+{
+	if (on_date == RULES_ANY_DATE)
+		return true;
+	return rule->effective <= on_date && on_date < rule->ends;
+}
+
+static inline bool
+rules_is_addon(CptCode code, DateADT on_date)
+{
+	const AddonRule *rule = rules_lookup_addon(code);
+
+	return rule != NULL && rules_addon_active(rule, on_date);
+}
+
 extern bool rules_pairing_valid(const AddonRule *rule, CptCode primary,
 								DateADT on_date);
 extern bool rules_addon_has_primaries(const AddonRule *rule, DateADT on_date);
-extern bool rules_is_addon(CptCode code, DateADT on_date);
 
 /*
  * The rule of the constraint, shared by the trigger and the audit: does line
