@@ -168,11 +168,36 @@ ROLLBACK TO a;
 SET CONSTRAINTS ALL DEFERRED;
 COMMIT;
 SELECT count(*) FROM billing.claim_lines WHERE claim_id = 42;
--- a row inserted then deleted in the same transaction is not checked
+-- a row inserted then deleted in the same transaction leaves nothing to complain about
 BEGIN;
 INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (43, '20933');
 DELETE FROM billing.claim_lines WHERE claim_id = 43;
 COMMIT;
+-- in immediate mode, a statement after a check is checked again
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (44, '20933'), (44, '27365');
+DELETE FROM billing.claim_lines WHERE claim_id = 44 AND hcpcs_code = '27365';
+COMMIT;
+BEGIN;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (44, '20933'), (44, '27365');
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE billing.claim_lines SET hcpcs_code = '99213' WHERE claim_id = 44 AND hcpcs_code = '27365';
+COMMIT;
+-- an add-on updated again without touching the rule's columns is still checked
+BEGIN;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (45, '20933');
+UPDATE billing.claim_lines SET units = 3 WHERE claim_id = 45;
+COMMIT;
+BEGIN;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (45, '20933');
+UPDATE billing.claim_lines SET hcpcs_code = hcpcs_code WHERE claim_id = 45;
+COMMIT;
+BEGIN;
+UPDATE billing.claim_lines SET claim_id = 46 WHERE claim_id = 10 AND hcpcs_code = '20933';
+UPDATE billing.claim_lines SET units = 4 WHERE claim_id = 46;
+COMMIT;
+SELECT claim_id, hcpcs_code FROM billing.claim_lines WHERE claim_id IN (10, 44, 45, 46) ORDER BY 1, 2;
 
 -- CMS's grouping: patient, practitioner, date of service (several group columns)
 CREATE TABLE billing.lines_by_visit (

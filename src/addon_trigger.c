@@ -36,7 +36,6 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -479,13 +478,11 @@ addon_rule_trigger(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * An arriving row that has since been deleted or updated by this
-	 * transaction has nothing left to check; its successor has its own
-	 * event.
+	 * The group is checked as it is now, even when this row version has
+	 * since been deleted or updated: a later update that leaves the rule's
+	 * columns alone queues no event of its own.
 	 */
-	if (new_slot &&
-		row_holds_addon(new_slot, &args) &&
-		table_tuple_satisfies_snapshot(rel, new_slot, SnapshotSelf))
+	if (new_slot && row_holds_addon(new_slot, &args))
 	{
 		row_group(new_slot, &args, values, isnull);
 		check_group(rel, trigger, &args, values, isnull);

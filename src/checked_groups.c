@@ -3,10 +3,11 @@
  *		Skip re-checking a group that nothing has touched since its check.
  *
  * A check of group G stays good while this transaction has run no command
- * other than our own checks since: any data change, by any statement or
- * trigger, consumes a command id.  We note the command id current after each
- * check; seeing a different one at the next event means something else ran,
- * and every remembered group is forgotten (the epoch moves on).
+ * other than our own checks since.  After each check we take the current
+ * command id and mark it used, so that any later statement or trigger that
+ * could change data starts a new one; seeing a different command id at the
+ * next event means something else ran, and every remembered group is
+ * forgotten (the epoch moves on).
  *
  * Row locks taken by a check in a subtransaction vanish if it rolls back,
  * and the trigger manager re-arms the events fired inside it, so an aborted
@@ -102,7 +103,13 @@ checked_group_remember(const char *key, Size keylen)
 	memcpy(entry->key, key, keylen);
 	entry->keylen = keylen;
 	entry->epoch = epoch;
-	cid_after_last_check = GetCurrentCommandId(false);
+
+	/*
+	 * Mark the command id used, so that the next statement of this
+	 * transaction gets a new one even if it is the first to write anything
+	 * (an UPDATE or DELETE right after SET CONSTRAINTS ... IMMEDIATE).
+	 */
+	cid_after_last_check = GetCurrentCommandId(true);
 }
 
 static void
