@@ -70,7 +70,7 @@ else not_ok "the audit finds a planted violation (got '$planted')"; fi
 client_script() {
 	awk -v seed="$1" -v dir="$stress_dir" 'BEGIN {
 		srand(seed);
-		nw = split("add_addon 15 add_primary 10 delete_line 35 update_code 15 move_line 10 swap 15", w, " ");
+		nw = split("add_addon 15 add_primary 10 delete_line 35 update_code 15 move_line 10 swap 15 check_then_change 10", w, " ");
 		for (i = 1; i <= nw; i += 2) { total += w[i + 1]; }
 		print "\\set VERBOSITY sqlstate";
 		for (t = 0; t < 25000; t++) {
