@@ -152,6 +152,18 @@ SELECT cpt_code_send('20933'), cpt_code_send('G2212');
 CREATE TEMP TABLE text_rt AS SELECT code::text AS t FROM lines;
 SELECT count(*) FROM text_rt r JOIN lines l ON l.code = r.t::cpt_code;
 
+-- btree deduplication works as for text: many lines share a code
+CREATE TABLE dup_codes AS
+	SELECT ((ARRAY['99213','99214','36415','G0463','20933'])[1 + i % 5])::cpt_code AS code,
+	       ((ARRAY['99213','99214','36415','G0463','20933'])[1 + i % 5])::text COLLATE "C" AS code_text
+	  FROM generate_series(1, 50000) i;
+CREATE INDEX dup_codes_code ON dup_codes (code);
+CREATE INDEX dup_codes_text ON dup_codes (code_text);
+SELECT pg_relation_size('dup_codes_code') <= pg_relation_size('dup_codes_text') AS no_larger_than_text,
+       pg_relation_size('dup_codes_code') < 50000 * 10 AS deduplicated;
+SELECT amprocnum, amproc FROM pg_amproc
+ WHERE amprocfamily = (SELECT opcfamily FROM pg_opclass WHERE opcname = 'cpt_code_ops') ORDER BY 1;
+
 -- function labels: everything the type uses is IMMUTABLE, STRICT and PARALLEL SAFE
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass

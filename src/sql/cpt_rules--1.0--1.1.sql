@@ -3,6 +3,12 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION cpt_rules UPDATE TO '1.1'" to load this file. \quit
 
+-- Equal codes are bitwise equal: declaring it lets btree indexes on
+-- cpt_code deduplicate, as text indexes do.  Existing indexes deduplicate
+-- once rebuilt (REINDEX).
+ALTER OPERATOR FAMILY @extschema@.cpt_code_ops USING btree
+	ADD FUNCTION 4 (@extschema@.cpt_code) btequalimage(oid);
+
 -- cms_date() was labelled IMMUTABLE but called to_date(), which is only
 -- STABLE; it now builds the date from its parts.
 CREATE OR REPLACE FUNCTION cpt_rules.cms_date(s text) RETURNS date

@@ -127,7 +127,9 @@ CREATE OPERATOR CLASS @extschema@.cpt_code_ops
 		OPERATOR 4 @extschema@.>=,
 		OPERATOR 5 @extschema@.>,
 		FUNCTION 1 @extschema@.cpt_code_cmp(@extschema@.cpt_code, @extschema@.cpt_code),
-		FUNCTION 2 @extschema@.cpt_code_sortsupport(internal);
+		FUNCTION 2 @extschema@.cpt_code_sortsupport(internal),
+		-- equal codes are bitwise equal, so btree deduplication is safe
+		FUNCTION 4 btequalimage(oid);
 
 CREATE OPERATOR CLASS @extschema@.cpt_code_hash_ops
 	DEFAULT FOR TYPE @extschema@.cpt_code USING hash AS

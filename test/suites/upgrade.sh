@@ -88,6 +88,11 @@ SELECT pg_describe_object(m.classid, m.objid, m.objsubid) || ' | ' ||
 				t.typinput, t.typoutput, t.typreceive, t.typsend) FROM pg_type t WHERE t.oid = m.objid)
 		WHEN 'pg_operator'::regclass THEN (SELECT concat_ws(' ', o.oprcode, o.oprrest, o.oprjoin, o.oprcanhash,
 				o.oprcanmerge, o.oprcom::regoperator, o.oprnegate::regoperator) FROM pg_operator o WHERE o.oid = m.objid)
+		WHEN 'pg_opfamily'::regclass THEN (SELECT concat_ws(' ',
+				(SELECT string_agg(p.amprocnum || ':' || p.amproc::regprocedure, ',' ORDER BY p.amprocnum)
+				   FROM pg_amproc p WHERE p.amprocfamily = m.objid),
+				(SELECT string_agg(o.amopstrategy || ':' || o.amopopr::regoperator, ',' ORDER BY o.amopstrategy)
+				   FROM pg_amop o WHERE o.amopfamily = m.objid)))
 		WHEN 'pg_namespace'::regclass THEN (SELECT n.nspacl::text FROM pg_namespace n WHERE n.oid = m.objid)
 	END, '')
   FROM members m ORDER BY 1;
