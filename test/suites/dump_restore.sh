@@ -4,10 +4,7 @@
 # rules the DBA added, changed and removed, payer pairs, the attached rule.
 # Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+. "$(dirname "$0")/../tap.sh"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
 
 work=$(mktemp -d)
@@ -15,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 for db in dr_src dr_custom dr_plain; do dropdb --if-exists "$db" 2>/dev/null; done
 createdb dr_src
 
-q dr_src >/dev/null <<'SQL' || { not_ok "source database set up"; echo "1..$n"; exit 1; }
+q dr_src >/dev/null <<'SQL' || { not_ok "source database set up"; tap_plan; exit 1; }
 CREATE EXTENSION cpt_rules;
 CREATE SCHEMA billing;
 CREATE TABLE billing.claim_lines (
@@ -83,4 +80,4 @@ check "the dump holds the rule difference, not the shipped baseline" \
 	"[ \$(grep -c 'aoc_edit_shipped' '$work/db.sql') -le 12 ] && grep -q 'local addition' '$work/db.sql'"
 
 for db in dr_src dr_custom dr_plain; do dropdb --if-exists "$db"; done
-echo "1..$n"
+tap_plan

@@ -4,17 +4,15 @@
 # still answering afterwards and no backend "terminated by signal" in its log.
 # Reproducible: fixed seed and query count (SQLSMITH_SEED, SQLSMITH_QUERIES).
 set -uo pipefail
+. "$(dirname "$0")/../tap.sh"
 seed=${SQLSMITH_SEED:-20933}
 queries=${SQLSMITH_QUERIES:-20000}
 db=sqlsmith_target
 log=${PGTMP:-}/server.log
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 dropdb --if-exists "$db" 2>/dev/null
 createdb "$db"
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL' || { not_ok "set up"; echo "1..$n"; exit 1; }
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL' || { not_ok "set up"; tap_plan; exit 1; }
 CREATE EXTENSION cpt_rules;
 ALTER DATABASE sqlsmith_target SET statement_timeout = '1s';
 CREATE TABLE claim_lines (
@@ -53,4 +51,4 @@ fi
 violations=$(psql -X -At -d "$db" -c "SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')")
 if [ "$violations" = 0 ]; then ok "no committed violation after the random statements"; else not_ok "$violations committed violations"; fi
 dropdb --if-exists "$db"
-echo "1..$n"
+tap_plan

@@ -25,6 +25,7 @@
 #
 # Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
+. "$(dirname "$0")/../tap.sh"
 cd "$(dirname "$0")/../.."
 stress_dir=$PWD/test/stress
 seconds=${STRESS_SECONDS:-20}
@@ -32,9 +33,6 @@ clients=${STRESS_CLIENTS:-4}
 claims=${STRESS_CLAIMS:-20}
 seed=${STRESS_SEED:-$RANDOM}
 db=cpt_rules_stress
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 work=$(mktemp -d)
@@ -42,7 +40,7 @@ trap 'rm -rf "$work"' EXIT
 echo "# seed $seed, $clients clients, $claims claims, ${seconds}s per isolation level"
 
 dropdb --if-exists "$db" 2>/dev/null
-createdb "$db" && q >/dev/null <<'SQL' || { not_ok "set up"; echo "1..$n"; exit 1; }
+createdb "$db" && q >/dev/null <<'SQL' || { not_ok "set up"; tap_plan; exit 1; }
 CREATE EXTENSION cpt_rules;
 CREATE SCHEMA stress;
 CREATE TABLE stress.claim_lines (line_id bigserial PRIMARY KEY, claim_id int NOT NULL, code cpt_code);
@@ -163,4 +161,4 @@ done
 
 q -c "SELECT 1" >/dev/null && ok "server still answers" || not_ok "server still answers"
 dropdb --if-exists "$db"
-echo "1..$n"
+tap_plan

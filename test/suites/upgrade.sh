@@ -4,10 +4,7 @@
 # must be indistinguishable from a fresh install of the new version.
 # Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+. "$(dirname "$0")/../tap.sh"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -15,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" cpt_rules.control)
 for db in up_old up_new; do dropdb --if-exists "$db" 2>/dev/null; createdb "$db"; done
 
-q up_old >/dev/null <<'SQL' || { not_ok "populate a 1.0 database"; echo "1..$n"; exit 1; }
+q up_old >/dev/null <<'SQL' || { not_ok "populate a 1.0 database"; tap_plan; exit 1; }
 CREATE EXTENSION cpt_rules VERSION '1.0';
 CREATE TABLE claim_lines (line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
@@ -116,4 +113,4 @@ check "cms_date is now truthfully immutable (no stable to_date inside)" \
 	"! q up_old -c \"SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'\" | grep -q to_date"
 
 for db in up_old up_new; do dropdb --if-exists "$db"; done
-echo "1..$n"
+tap_plan

@@ -5,11 +5,9 @@
 # read or write, no use of freed or uninitialised memory in cpt_rules.
 # Starts its own cluster (under valgrind) next to the suite's.
 set -uo pipefail
+. "$(dirname "$0")/../tap.sh"
 cd "$(dirname "$0")/../.."
 . test/lib.sh
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 command -v valgrind >/dev/null || ensure_packages valgrind
 vg=$(mktemp -d /tmp/cpt_rules_vg.XXXXXX)
@@ -65,4 +63,4 @@ if [ "${errors:-0}" -eq 0 ]; then
 else
 	not_ok "memcheck errors in the extension's code"; head -60 "$vg/ours.txt" | sed 's/^/# /'
 fi
-echo "1..$n"
+tap_plan
