@@ -6,6 +6,7 @@ OBJS = \
 	src/cpt_code.o \
 	src/rules_cache.o \
 	src/rules_funcs.o \
+	src/rules_selectivity.o \
 	src/checked_groups.o \
 	src/group_reader.o \
 	src/addon_trigger.o \

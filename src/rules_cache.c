@@ -337,12 +337,14 @@ static void
 publish(void)
 {
 	memset(rules_table.filter, 0, sizeof(rules_table.filter));
+	rules_table.naddons = 0;
 	for (uint32 i = 0; i <= cache.mask; i++)
 	{
 		uint32		bit;
 
 		if (cache.keys[i] == RULES_EMPTY_SLOT)
 			continue;
+		rules_table.naddons++;
 		bit = murmurhash32(cache.keys[i]) >> 16;
 		rules_table.filter[bit / 64] |= UINT64CONST(1) << (bit % 64);
 	}

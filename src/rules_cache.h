@@ -44,6 +44,7 @@ typedef struct AddonRule
 typedef struct RulesTable
 {
 	bool		valid;
+	int			naddons;		/* add-on codes in the table */
 	uint32		mask;			/* capacity - 1, capacity a power of 2 */
 	const uint32 *keys;			/* add-on code or RULES_EMPTY_SLOT */
 	const AddonRule *slots;

@@ -72,43 +72,45 @@ AS $$
 DECLARE
 	v_only text;
 	v_cols text;
+	v_gcols text;
 	v_key text;
-	v_join text;
 	v_anynull text;
 	v_date text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
 	v_only := CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) = 'p' THEN '' ELSE 'ONLY ' END;
 	SELECT string_agg(format('t.%I', g), ', '),
-		   'jsonb_build_object(' || string_agg(format('%L, t.%I', g, g), ', ') || ')',
-		   string_agg(format('t.%I = a.%I', g, g), ' AND '),
+		   string_agg(format('l.%I', g), ', '),
+		   'jsonb_build_object(' || string_agg(format('%L, g.%I', g, g), ', ') || ')',
 		   string_agg(format('t.%I IS NULL', g), ' OR ')
-	  INTO v_cols, v_key, v_join, v_anynull
+	  INTO v_cols, v_gcols, v_key, v_anynull
 	  FROM unnest(group_by) g;
 	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I', service_date) END;
 
 	-- Only groups holding an add-on can break the rule: find those first,
 	-- then judge each group once with the same rule as the trigger.  Groups
 	-- with a NULL key column cannot be joined on, so they are judged apart.
+	-- Grouping is on the columns themselves, whose statistics the planner
+	-- knows; the key is built for the few groups that fail.
 	RETURN QUERY EXECUTE format($q$
 		WITH lines AS (
-			SELECT %1$s AS key, t.%2$I AS code, %3$s AS dos, t.tableoid::regclass AS tab, t.ctid AS tid
+			SELECT %1$s, t.%2$I AS code__, %3$s AS dos__, t.tableoid::regclass AS tab__, t.ctid AS tid__
 			  FROM %4$s%5$s t
-			 WHERE (%6$s) IN (SELECT %6$s FROM %4$s%5$s t
+			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s%5$s t
 							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I))
 			UNION ALL
 			SELECT %1$s, t.%2$I, %3$s, t.tableoid::regclass, t.ctid
 			  FROM %4$s%5$s t
-			 WHERE %7$s
+			 WHERE %6$s
 		), groups AS (
-			SELECT l.key, array_agg(l.code) AS codes, array_agg(l.dos) AS dates,
-				   array_agg(l.tab) AS tabs, array_agg(l.tid) AS tids
-			  FROM lines l GROUP BY l.key
+			SELECT %7$s, array_agg(l.code__) AS codes, array_agg(l.dos__) AS dates,
+				   array_agg(l.tab__) AS tabs, array_agg(l.tid__) AS tids
+			  FROM lines l GROUP BY %7$s
 		)
-		SELECT g.key, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
+		SELECT %8$s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
 		  FROM groups g, unnest(cpt_rules.violating_lines(g.codes, g.dates)) i
 		 ORDER BY 1, 2$q$,
-		v_key, code, v_date, v_only, tbl, v_cols, v_anynull);
+		v_cols, code, v_date, v_only, tbl, v_anynull, v_gcols, v_key);
 END $$;
 COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name) IS
 	'lines of a table whose add-on code has no eligible primary in its group (usable with or without the rule attached)';

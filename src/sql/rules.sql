@@ -214,10 +214,16 @@ CREATE TRIGGER aoc_edit_dml INSTEAD OF INSERT OR UPDATE OR DELETE ON cpt_rules.a
 
 -- Lookups -----------------------------------------------------------------
 
+-- Tells the planner what share of a code column is add-ons.
+CREATE FUNCTION cpt_rules.is_addon_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'cpt_is_addon_support' LANGUAGE C STRICT;
+
 CREATE FUNCTION @extschema@.is_addon(@extschema@.cpt_code) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'cpt_is_addon' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'cpt_is_addon' LANGUAGE C STABLE STRICT PARALLEL SAFE
+	SUPPORT cpt_rules.is_addon_support;
 CREATE FUNCTION @extschema@.is_addon(@extschema@.cpt_code, date) RETURNS boolean
-	AS 'MODULE_PATHNAME', 'cpt_is_addon' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'cpt_is_addon' LANGUAGE C STABLE STRICT PARALLEL SAFE
+	SUPPORT cpt_rules.is_addon_support;
 COMMENT ON FUNCTION @extschema@.is_addon(@extschema@.cpt_code) IS
 	'true if the code is an add-on code in the rules, whatever the dates';
 COMMENT ON FUNCTION @extschema@.is_addon(@extschema@.cpt_code, date) IS
