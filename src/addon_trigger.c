@@ -14,17 +14,12 @@
  * for INSERT checks the new row's group on UPDATE, one defined for DELETE
  * checks the old row's group, and one defined for both checks both.
  *
- * Concurrency.  Like a foreign key check, the check locks what it relies on:
- * it reads the whole group with SELECT ... FOR SHARE, so a concurrent
- * transaction cannot delete or change a primary this check counted until we
- * commit, and a check that must wait for such a change sees its outcome (at
- * READ COMMITTED the locked rows are re-read; at REPEATABLE READ the lock
- * fails with a serialization error).  A transaction that removes a primary
- * re-checks the group it left; in REPEATABLE READ and SERIALIZABLE it does
- * so with the latest snapshot, as ri_triggers.c does, so that add-ons
- * committed after its snapshot are not missed.  Row locks live in the tuples,
- * not in the shared lock table, so a bulk load of any size cannot exhaust
- * max_locks_per_transaction.
+ * Concurrency.  Like a foreign key check, the check locks what it relies on
+ * and reads the group with the latest snapshot (see group_reader.c), so a
+ * concurrent transaction cannot take away a primary this check counted, and
+ * a transaction that removes a primary sees add-ons committed meanwhile.
+ * Row locks live in the tuples, not in the shared lock table, so a bulk load
+ * of any size cannot exhaust max_locks_per_transaction.
  */
 #include "postgres.h"
 
@@ -36,14 +31,10 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "access/xact.h"
 #include "catalog/indexing.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
-#include "catalog/pg_operator.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -51,13 +42,9 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/typcache.h"
 
 #define MAX_PRIMARIES_IN_HINT 12
 

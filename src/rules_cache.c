@@ -43,8 +43,6 @@ static RulesCache cache;
 RulesTable	rules_table;
 static uint64 invalidation_count = 0;
 
-static AddonRule *find_slot(CptCode code);
-
 static inline bool
 primary_rule_applies(const AddonRule *rule, const PrimaryRule *p,
 					 DateADT on_date)
@@ -161,22 +159,11 @@ compare_primary_rules(const void *a, const void *b)
 static AddonRule *
 insert_slot(CptCode code, bool *found)
 {
-	uint32		i;
+	uint32		i = rules_probe(cache.keys, cache.mask, code);
 
-	for (i = murmurhash32(code) & cache.mask;; i = (i + 1) & cache.mask)
-	{
-		if (cache.keys[i] == code)
-		{
-			*found = true;
-			return &cache.slots[i];
-		}
-		if (cache.keys[i] == RULES_EMPTY_SLOT)
-		{
-			cache.keys[i] = code;
-			*found = false;
-			return &cache.slots[i];
-		}
-	}
+	*found = cache.keys[i] == code;
+	cache.keys[i] = code;
+	return &cache.slots[i];
 }
 
 static DateADT
@@ -205,13 +192,9 @@ static const char *const load_query =
 static AddonRule *
 find_slot(CptCode code)
 {
-	for (uint32 i = murmurhash32(code) & cache.mask;; i = (i + 1) & cache.mask)
-	{
-		if (cache.keys[i] == code)
-			return &cache.slots[i];
-		if (cache.keys[i] == RULES_EMPTY_SLOT)
-			return NULL;
-	}
+	uint32		i = rules_probe(cache.keys, cache.mask, code);
+
+	return cache.keys[i] == code ? &cache.slots[i] : NULL;
 }
 
 static void

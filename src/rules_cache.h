@@ -54,23 +54,29 @@ typedef struct RulesTable
 extern RulesTable rules_table;
 extern void rules_cache_rebuild(void);
 
+/* The slot holding code, or the empty slot where it would go. */
+static inline uint32
+rules_probe(const uint32 *keys, uint32 mask, CptCode code)
+{
+	uint32		i = murmurhash32(code) & mask;
+
+	while (keys[i] != code && keys[i] != RULES_EMPTY_SLOT)
+		i = (i + 1) & mask;
+	return i;
+}
+
 static inline const AddonRule *
 rules_lookup_addon(CptCode code)
 {
-	uint32		h = murmurhash32(code);
-	uint32		bit = h >> 16;
+	uint32		bit = murmurhash32(code) >> 16;
+	uint32		i;
 
 	if (unlikely(!rules_table.valid))
 		rules_cache_rebuild();
 	if (!(rules_table.filter[bit / 64] & (UINT64CONST(1) << (bit % 64))))
 		return NULL;
-	for (uint32 i = h & rules_table.mask;; i = (i + 1) & rules_table.mask)
-	{
-		if (rules_table.keys[i] == code)
-			return &rules_table.slots[i];
-		if (rules_table.keys[i] == RULES_EMPTY_SLOT)
-			return NULL;
-	}
+	i = rules_probe(rules_table.keys, rules_table.mask, code);
+	return rules_table.keys[i] == code ? &rules_table.slots[i] : NULL;
 }
 
 static inline bool

@@ -54,26 +54,34 @@ free_port() {
 	echo "no free port" >&2; return 1
 }
 
+# init_cluster DIR PORT [extra postgresql.conf lines...]: initdb a cluster in
+# DIR/data listening only on a socket in DIR, owned by the server's user.
+init_cluster() {
+	local dir=$1 port=$2
+	shift 2
+	chmod 755 "$dir"
+	chown "$PG_OS_USER" "$dir" 2>/dev/null || true
+	as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir'"
+		echo "port = $port"
+		echo "fsync = off"
+		echo "max_prepared_transactions = 10"
+		for line in "$@"; do echo "$line"; done
+	} >>"$dir/data/postgresql.conf"
+}
+
 # start_cluster [extra postgresql.conf lines...]: a new cluster in a temporary
 # directory, on a free port, reachable through a socket in that directory.
 start_cluster() {
 	export PGTMP=$(mktemp -d /tmp/cpt_rules_pg.XXXXXX)
-	chmod 755 "$PGTMP"
-	chown "$PG_OS_USER" "$PGTMP" 2>/dev/null || true
 	export PGPORT=$(free_port)
 	export PGHOST=$PGTMP
 	export PGUSER=postgres
 	export PGDATABASE=postgres
-	as_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PGTMP/initdb.log" 2>&1 ||
-		{ cat "$PGTMP/initdb.log"; return 1; }
-	{
-		echo "listen_addresses = ''"
-		echo "unix_socket_directories = '$PGTMP'"
-		echo "port = $PGPORT"
-		echo "fsync = off"
-		echo "max_prepared_transactions = 10"
-		for line in "$@"; do echo "$line"; done
-	} >>"$PGTMP/data/postgresql.conf"
+	init_cluster "$PGTMP" "$PGPORT" "$@" || return 1
 	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 start >/dev/null ||
 		{ cat "$PGTMP/server.log"; return 1; }
 	trap stop_cluster EXIT

@@ -11,17 +11,8 @@ cd "$(dirname "$0")/../.."
 
 command -v valgrind >/dev/null || ensure_packages valgrind
 vg=$(mktemp -d /tmp/cpt_rules_vg.XXXXXX)
-chmod 755 "$vg"; chown "$PG_OS_USER" "$vg"
 port=$(free_port)
-as_pg "$PGBIN/initdb" -D "$vg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null 2>&1
-cat >>"$vg/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$vg'
-port = $port
-fsync = off
-max_connections = 20
-max_prepared_transactions = 10
-CONF
+init_cluster "$vg" "$port" "max_connections = 20" || { not_ok "initdb"; tap_plan; exit 1; }
 as_pg valgrind --quiet --tool=memcheck --trace-children=no --track-origins=yes \
 	--read-var-info=no --num-callers=30 --error-limit=no \
 	--log-file="$vg/vg.%p.log" "$PGBIN/postgres" -D "$vg/data" >"$vg/server.log" 2>&1 &
