@@ -139,7 +139,7 @@ MERGE INTO billing.claim_lines l USING (VALUES (36::bigint, '27365'::cpt_code)) 
 -- deferred: the order within a transaction does not matter; IMMEDIATE checks at once
 BEGIN;
 INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (40, '20933');
-SET CONSTRAINTS billing.claim_lines_addon_rule_addon IMMEDIATE;
+SET CONSTRAINTS billing.claim_lines_addon_rule_arriving, billing.claim_lines_addon_rule_moving, billing.claim_lines_addon_rule_leaving IMMEDIATE;
 ROLLBACK;
 BEGIN;
 SET CONSTRAINTS ALL IMMEDIATE;
@@ -229,7 +229,7 @@ UPDATE billing.parted_lines SET service_date = '2024-02-01' WHERE claim_id = 1 A
 SELECT tableoid::regclass, * FROM billing.parted_lines ORDER BY claim_id, code;
 SELECT * FROM cpt_rules.addon_rule_violations('billing.parted_lines', 'code', '{claim_id}');
 -- where the rule is enforced (partition clones are not listed)
-SELECT * FROM cpt_rules.enforced_rules ORDER BY table_name::text, trigger_name;
+SELECT * FROM cpt_rules.enforced_rules ORDER BY table_name::text, rule_name;
 
 -- detaching is idempotent
 SELECT cpt_rules.drop_addon_rule('billing.parted_lines');

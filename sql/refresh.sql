@@ -5,7 +5,7 @@ SET client_min_messages = notice;
 
 CREATE ROLE rules_admin;
 GRANT INSERT, UPDATE, DELETE ON cpt_rules.aoc_edit_added, cpt_rules.aoc_edit_removed TO rules_admin;
-GRANT EXECUTE ON FUNCTION cpt_rules.refresh_cms_edits(regclass) TO rules_admin;
+GRANT EXECUTE ON FUNCTION cpt_rules.refresh_cms_edits(regclass, boolean) TO rules_admin;
 
 -- Julian and ISO dates
 SELECT s, cpt_rules.cms_date_valid(s), CASE WHEN cpt_rules.cms_date_valid(s) THEN cpt_rules.cms_date(s) END
@@ -100,5 +100,5 @@ SELECT count(*) FROM cpt_rules.aoc_edit_removed;
 DELETE FROM cpt_rules.payer_pair;
 DROP TABLE aoc_in, bad_in;
 REVOKE ALL ON cpt_rules.aoc_edit_added, cpt_rules.aoc_edit_removed FROM rules_admin;
-REVOKE ALL ON FUNCTION cpt_rules.refresh_cms_edits(regclass) FROM rules_admin;
+REVOKE ALL ON FUNCTION cpt_rules.refresh_cms_edits(regclass, boolean) FROM rules_admin;
 DROP ROLE rules_admin;

@@ -9,6 +9,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 
+#include "pg_compat.h"
+
 typedef uint32 CptCode;
 
 #define DatumGetCptCode(X)		((CptCode) DatumGetUInt32(X))

@@ -20,6 +20,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #define RULES_SCHEMA "cpt_rules"
 
@@ -89,37 +90,31 @@ rules_addon_has_primaries(const AddonRule *rule, DateADT on_date)
 	return false;
 }
 
-bool
-rules_line_violates(int line, int nlines, const CptCode *codes,
-					const bool *code_isnull, const DateADT *dates,
-					const bool *date_isnull)
+int
+rules_line_primary(int line, int nlines, const CptCode *codes,
+				   const bool *code_isnull, const DateADT *dates,
+				   const bool *date_isnull)
 {
 	const AddonRule *rule;
 	DateADT		on_date;
 	bool		any_listed;
 
 	if (code_isnull[line])
-		return false;
+		return RULES_LINE_NEEDS_NONE;
 	on_date = (dates && !date_isnull[line]) ? dates[line] : RULES_ANY_DATE;
 	rule = rules_lookup_addon(codes[line]);
 	if (rule == NULL || !rules_addon_active(rule, on_date))
-		return false;
+		return RULES_LINE_NEEDS_NONE;
 
-	/*
-	 * A Type 2 add-on with no primaries defined by the payer accepts any line
-	 * that is not itself an add-on.
-	 */
-	any_listed = rule->aoc_type != 2 || rules_addon_has_primaries(rule, on_date);
-
+	any_listed = rules_addon_needs_listed(rule, on_date);
 	for (int j = 0; j < nlines; j++)
 	{
 		if (j == line || code_isnull[j])
 			continue;
-		if (any_listed ? rules_pairing_valid(rule, codes[j], on_date)
-			: !rules_is_addon(codes[j], on_date))
-			return false;
+		if (rules_primary_eligible(rule, any_listed, codes[j], on_date))
+			return j;
 	}
-	return true;
+	return RULES_LINE_VIOLATES;
 }
 
 /* ---------- building ---------- */
@@ -127,8 +122,6 @@ rules_line_violates(int line, int nlines, const CptCode *codes,
 static void
 rules_invalidate_callback(Datum arg, Oid relid)
 {
-	if (!rules_table.valid)
-		return;
 	if (relid != InvalidOid)
 	{
 		bool		ours = false;
@@ -139,6 +132,7 @@ rules_invalidate_callback(Datum arg, Oid relid)
 		if (!ours)
 			return;
 	}
+	/* counted even mid-build, so that the build knows to start over */
 	rules_table.valid = false;
 	invalidation_count++;
 }
@@ -205,6 +199,7 @@ rules_cache_build(void)
 	uint64		nrows;
 	uint32		capacity = 64;
 	Oid			nsp;
+	SPIPlanPtr	plan;
 
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -225,7 +220,15 @@ rules_cache_build(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(load_query, true, 0) != SPI_OK_SELECT)
+	/*
+	 * Read the rules as committed now, like a catalog, not as of the caller's
+	 * transaction snapshot: a cache built inside a REPEATABLE READ
+	 * transaction outlives it.
+	 */
+	plan = SPI_prepare(load_query, 0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the add-on code rules");
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
@@ -354,6 +357,12 @@ rules_cache_rebuild(void)
 		if (invalidation_count == before)
 			break;
 	}
+}
+
+void
+rules_cache_refresh(void)
+{
+	AcceptInvalidationMessages();
 }
 
 void

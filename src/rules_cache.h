@@ -100,15 +100,54 @@ extern bool rules_pairing_valid(const AddonRule *rule, CptCode primary,
 extern bool rules_addon_has_primaries(const AddonRule *rule, DateADT on_date);
 
 /*
- * The rule of the constraint, shared by the trigger and the audit: does line
- * "line" of a group hold an add-on code (in force on its date of service)
- * with no eligible primary among the other lines?  NULL codes are ignored; a
- * NULL dates array or date means "no date of service": dates are ignored.
+ * Can a line holding code stand as the primary of an add-on under rule, on
+ * the add-on's date?  any_listed is rules_addon_needs_listed(): a Type 2
+ * add-on with no primaries defined by the payer accepts any line that is
+ * not itself an add-on.
  */
-extern bool rules_line_violates(int line, int nlines, const CptCode *codes,
-								const bool *code_isnull,
-								const DateADT *dates,
-								const bool *date_isnull);
+static inline bool
+rules_addon_needs_listed(const AddonRule *rule, DateADT on_date)
+{
+	return rule->aoc_type != 2 || rules_addon_has_primaries(rule, on_date);
+}
+
+static inline bool
+rules_primary_eligible(const AddonRule *rule, bool any_listed, CptCode code,
+					   DateADT on_date)
+{
+	return any_listed ? rules_pairing_valid(rule, code, on_date)
+		: !rules_is_addon(code, on_date);
+}
+
+/*
+ * The rule of the constraint, shared by the trigger and the audit: line
+ * "line" of a group holds an add-on code (in force on its date of service)
+ * and needs an eligible primary among the other lines.  Returns the index of
+ * the first such primary, RULES_LINE_NEEDS_NONE when the line is not an
+ * add-on, or RULES_LINE_VIOLATES.  NULL codes are ignored; a NULL dates
+ * array or date means "no date of service": dates are ignored.
+ */
+#define RULES_LINE_NEEDS_NONE	(-1)
+#define RULES_LINE_VIOLATES		(-2)
+
+extern int	rules_line_primary(int line, int nlines, const CptCode *codes,
+							   const bool *code_isnull, const DateADT *dates,
+							   const bool *date_isnull);
+
+static inline bool
+rules_line_violates(int line, int nlines, const CptCode *codes,
+					const bool *code_isnull, const DateADT *dates,
+					const bool *date_isnull)
+{
+	return rules_line_primary(line, nlines, codes, code_isnull, dates,
+							  date_isnull) == RULES_LINE_VIOLATES;
+}
+
+/*
+ * Make changes to the rules committed by other sessions visible now, as a
+ * new catalog snapshot would.
+ */
+extern void rules_cache_refresh(void);
 
 extern void rules_cache_init(void);
 

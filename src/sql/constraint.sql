@@ -1,19 +1,63 @@
 -- The constraint ------------------------------------------------------------
+--
+-- This file is part of both the install script and the upgrade from 1.1, so
+-- everything in it can be run over the objects of 1.1: CREATE OR REPLACE,
+-- or DROP ... IF EXISTS first where a signature or a view's columns change.
+--
+-- A rule is three constraint triggers on the table (see src/addon_trigger.c):
+-- <rule>_arriving, <rule>_moving and <rule>_leaving.  Their WHEN clauses call
+-- the marker functions below with the rule's columns, which is how the
+-- triggers bind those columns by number (src/rule_info.c).
 
-CREATE FUNCTION cpt_rules.addon_rule_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'addon_rule_trigger' LANGUAGE C;
 COMMENT ON FUNCTION cpt_rules.addon_rule_trigger() IS
-	'constraint trigger: arguments are the code column, the date-of-service column or '''', then 1 to 8 group columns';
+	'constraint trigger of the add-on rule; its argument is the rule name, its WHEN clause one of the addon_rule_arriving/moving/leaving markers';
+
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_arriving(VARIADIC "any") RETURNS boolean
+	AS 'MODULE_PATHNAME', 'addon_rule_arriving' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.addon_rule_arriving("any") IS
+	'WHEN clause of a rule''s INSERT trigger: (code, date of service or NULL::date, group columns...); true for an add-on';
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_moving(VARIADIC "any") RETURNS boolean
+	AS 'MODULE_PATHNAME', 'addon_rule_moving' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.addon_rule_moving("any") IS
+	'WHEN clause of a rule''s UPDATE trigger: the same columns as (OLD, NEW) pairs; true when any of them changed';
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_leaving(VARIADIC "any") RETURNS boolean
+	AS 'MODULE_PATHNAME', 'addon_rule_leaving' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.addon_rule_leaving("any") IS
+	'WHEN clause of a rule''s DELETE trigger: (code, date of service or NULL::date, group columns...); true for a line with a code';
 
 -- Per-group evaluation used by the audit; the trigger applies the same rule.
-CREATE FUNCTION cpt_rules.violating_lines(codes @extschema@.cpt_code[], dates date[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION cpt_rules.violating_lines(codes @extschema@.cpt_code[], dates date[] DEFAULT NULL)
 	RETURNS integer[]
 	AS 'MODULE_PATHNAME', 'cpt_violating_lines' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cpt_rules.violating_lines(@extschema@.cpt_code[], date[]) IS
 	'1-based positions of the add-on codes of one group that have no eligible primary in the group';
 
--- Check the arguments of a rule and return its column list, quoted.
-CREATE FUNCTION cpt_rules.rule_columns(tbl regclass, code name, group_by name[], service_date name)
+-- What the C code knows about rules, for the SQL below.
+CREATE OR REPLACE FUNCTION cpt_rules.rule_trigger_columns(trigger oid,
+		OUT rule_name name, OUT role text, OUT code_column name,
+		OUT service_date_column name, OUT group_by name[])
+	RETURNS record
+	AS 'MODULE_PATHNAME', 'cpt_rule_trigger_columns' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.rule_trigger_columns(oid) IS
+	'the rule a trigger belongs to, its role, and the current names of the rule''s columns';
+CREATE OR REPLACE FUNCTION cpt_rules.group_index(tbl regclass, group_by name[]) RETURNS regclass
+	AS 'MODULE_PATHNAME', 'cpt_group_index' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.group_index(regclass, name[]) IS
+	'the index a check of these group columns uses on this table, or NULL (then each check scans the table)';
+CREATE OR REPLACE FUNCTION cpt_rules.group_type_ok(typ regtype) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'cpt_group_type_ok' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.group_type_ok(regtype) IS
+	'whether a column of this type can group claim lines (it has a btree equality)';
+CREATE OR REPLACE FUNCTION cpt_rules.partitions_keep_groups(root regclass, parent regclass, group_by name[])
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'cpt_partitions_keep_groups' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.partitions_keep_groups(regclass, regclass, name[]) IS
+	'whether every partitioned table from root down to parent routes all lines of a group to one partition';
+
+-- Check the arguments of a rule.
+CREATE OR REPLACE FUNCTION cpt_rules.rule_columns(tbl regclass, code name, group_by name[], service_date name)
 	RETURNS void
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -21,101 +65,264 @@ AS $$
 DECLARE
 	v_col name;
 	v_type regtype;
+	v_role text;
 BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF code IS NULL THEN
+		RAISE EXCEPTION 'argument "code" must name the column of procedure codes'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF group_by IS NULL OR array_position(group_by, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'argument "group_by" must name 1 to 8 columns, none of them NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type';
 	END IF;
-	IF group_by IS NULL OR cardinality(group_by) NOT BETWEEN 1 AND 8 THEN
-		RAISE EXCEPTION 'group_by must name 1 to 8 columns'
+	IF cardinality(group_by) NOT BETWEEN 1 AND 8 THEN
+		RAISE EXCEPTION 'argument "group_by" must name 1 to 8 columns'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'For CMS''s rule, group by patient, rendering practitioner and date of service.';
 	END IF;
 	IF cardinality(group_by) <> (SELECT count(DISTINCT g) FROM unnest(group_by) g) THEN
-		RAISE EXCEPTION 'group_by names a column twice' USING ERRCODE = 'duplicate_column';
+		RAISE EXCEPTION 'argument "group_by" names a column twice' USING ERRCODE = 'duplicate_column';
 	END IF;
-	FOREACH v_col IN ARRAY array_prepend(code, group_by) || service_date LOOP
-		CONTINUE WHEN v_col IS NULL;
+	IF code = ANY (group_by) OR service_date = code THEN
+		RAISE EXCEPTION 'the code column cannot also be a group or date-of-service column'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR v_col, v_role IN
+		SELECT c, r FROM unnest(array_prepend(code, group_by) || service_date,
+								array_prepend('code', array_fill('group_by'::text, ARRAY[cardinality(group_by)]))
+								|| 'service_date'::text) u(c, r)
+		 WHERE c IS NOT NULL
+	LOOP
 		SELECT a.atttypid::regtype INTO v_type FROM pg_attribute a
 		 WHERE a.attrelid = tbl AND a.attname = v_col AND a.attnum > 0 AND NOT a.attisdropped;
 		IF NOT FOUND THEN
-			RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, tbl
+			RAISE EXCEPTION 'column "%" (argument "%") of relation "%" does not exist', v_col, v_role, tbl
 				USING ERRCODE = 'undefined_column';
 		END IF;
-		IF v_col = code AND v_type <> '@extschema@.cpt_code'::regtype THEN
+		IF v_role = 'code' AND v_type <> '@extschema@.cpt_code'::regtype THEN
 			RAISE EXCEPTION 'code column "%" is of type %, not cpt_code', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch',
 					  HINT = format('Convert it first: ALTER TABLE %s ALTER COLUMN %I TYPE @extschema@.cpt_code;', tbl, v_col);
-		ELSIF v_col = service_date AND v_type <> 'date'::regtype THEN
+		ELSIF v_role = 'service_date' AND v_type <> 'date'::regtype
+				AND (SELECT t.typbasetype FROM pg_type t WHERE t.oid = v_type) <> 'date'::regtype THEN
 			RAISE EXCEPTION 'date-of-service column "%" is of type %, not date', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch';
-		ELSIF v_col = ANY (group_by) AND NOT EXISTS (
-				SELECT 1 FROM pg_opclass o JOIN pg_am m ON m.oid = o.opcmethod
-				 WHERE m.amname = 'btree' AND o.opcdefault AND o.opcintype IN (
-					SELECT v_type UNION SELECT t.typbasetype FROM pg_type t WHERE t.oid = v_type)) THEN
-			RAISE EXCEPTION 'group column "%" is of type %, which has no default btree operator class', v_col, v_type
+		ELSIF v_role = 'group_by' AND NOT cpt_rules.group_type_ok(v_type) THEN
+			RAISE EXCEPTION 'group column "%" is of type %, which has no btree equality operator', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
 	END LOOP;
-	IF code = ANY (group_by) OR service_date = code THEN
-		RAISE EXCEPTION 'the code column cannot also be a group or date column'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
 END $$;
 
-CREATE FUNCTION cpt_rules.addon_rule_violations(tbl regclass, code name, group_by name[],
-												service_date name DEFAULT NULL)
+-- One row per trigger of a rule, as attached (clones on partitions left out).
+CREATE OR REPLACE VIEW cpt_rules.rule_triggers AS
+SELECT t.oid AS trigger_oid, t.tgrelid AS table_oid, t.tgname AS trigger_name, c.rule_name, c.role,
+	   c.code_column, c.service_date_column, c.group_by,
+	   t.tgdeferrable, t.tginitdeferred, t.tgenabled
+  FROM pg_catalog.pg_trigger t
+ CROSS JOIN LATERAL cpt_rules.rule_trigger_columns(t.oid) c
+ WHERE t.tgfoid = 'cpt_rules.addon_rule_trigger()'::pg_catalog.regprocedure
+   AND t.tgparentid = 0;
+COMMENT ON VIEW cpt_rules.rule_triggers IS 'the triggers that make up each add-on rule';
+GRANT SELECT ON cpt_rules.rule_triggers TO PUBLIC;
+
+-- Where the rule is enforced, one row per rule, with the columns' current names.
+DROP VIEW IF EXISTS cpt_rules.enforced_rules;
+CREATE VIEW cpt_rules.enforced_rules AS
+SELECT r.table_oid::pg_catalog.regclass AS table_name,
+	   r.rule_name,
+	   r.code_column,
+	   r.service_date_column,
+	   r.group_by,
+	   pg_catalog.bool_and(r.tgdeferrable) AS deferrable,
+	   pg_catalog.bool_and(r.tginitdeferred) AS initially_deferred,
+	   -- 'O' fires unless session_replication_role = replica, 'A' always
+	   pg_catalog.bool_and(r.tgenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::"char"[]))
+		 AND (pg_catalog.count(DISTINCT r.role) = 3 OR pg_catalog.bool_or(r.role = 'legacy')) AS enabled,
+	   pg_catalog.bool_or(r.role = 'legacy') AS legacy,
+	   pg_catalog.array_agg(r.trigger_name ORDER BY r.trigger_name) AS triggers
+  FROM cpt_rules.rule_triggers r
+ GROUP BY r.table_oid, r.rule_name, r.code_column, r.service_date_column, r.group_by;
+COMMENT ON VIEW cpt_rules.enforced_rules IS
+	'tables where the add-on rule is attached, with the columns it uses; enabled is false when any of its triggers does not fire';
+GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;
+
+-- The audit.  Over a whole hierarchy (partitions and inheritance children);
+-- only_groups_of limits it to the groups that have a line in that table,
+-- excluding leaves out the lines of that table and its partitions.
+DROP FUNCTION IF EXISTS cpt_rules.addon_rule_violations(regclass, name, name[], name);
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_violations(tbl regclass, code name, group_by name[],
+		service_date name DEFAULT NULL, only_groups_of regclass DEFAULT NULL,
+		excluding regclass DEFAULT NULL)
 	RETURNS TABLE (group_key jsonb, addon @extschema@.cpt_code, date_of_service date,
 				   line_table regclass, line_ctid tid)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-	v_only text;
 	v_cols text;
 	v_gcols text;
 	v_key text;
 	v_anynull text;
+	v_same text;
 	v_date text;
+	v_where text := 'true';
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
-	v_only := CASE WHEN (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) = 'p' THEN '' ELSE 'ONLY ' END;
 	SELECT string_agg(format('t.%I', g), ', '),
 		   string_agg(format('l.%I', g), ', '),
 		   'jsonb_build_object(' || string_agg(format('%L, g.%I', g, g), ', ') || ')',
-		   string_agg(format('t.%I IS NULL', g), ' OR ')
-	  INTO v_cols, v_gcols, v_key, v_anynull
+		   string_agg(format('t.%I IS NULL', g), ' OR '),
+		   string_agg(format('k.%1$I IS NOT DISTINCT FROM t.%1$I', g), ' AND ')
+	  INTO v_cols, v_gcols, v_key, v_anynull, v_same
 	  FROM unnest(group_by) g;
 	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I', service_date) END;
+	IF excluding IS NOT NULL THEN
+		v_where := format('t.tableoid <> ALL (ARRAY(SELECT p.relid FROM pg_partition_tree(%L::regclass) p))',
+						  excluding);
+	END IF;
+	IF only_groups_of IS NOT NULL THEN
+		v_where := v_where || format(' AND EXISTS (SELECT 1 FROM %s k WHERE %s)', only_groups_of, v_same);
+	END IF;
 
 	-- Only groups holding an add-on can break the rule: find those first,
 	-- then judge each group once with the same rule as the trigger.  Groups
 	-- with a NULL key column cannot be joined on, so they are judged apart.
-	-- Grouping is on the columns themselves, whose statistics the planner
-	-- knows; the key is built for the few groups that fail.
 	RETURN QUERY EXECUTE format($q$
 		WITH lines AS (
 			SELECT %1$s, t.%2$I AS code__, %3$s AS dos__, t.tableoid::regclass AS tab__, t.ctid AS tid__
-			  FROM %4$s%5$s t
-			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s%5$s t
-							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I))
+			  FROM %4$s t
+			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s t
+							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I) AND %8$s)
+			   AND %8$s
 			UNION ALL
 			SELECT %1$s, t.%2$I, %3$s, t.tableoid::regclass, t.ctid
-			  FROM %4$s%5$s t
-			 WHERE %6$s
+			  FROM %4$s t
+			 WHERE (%5$s) AND %8$s
 		), groups AS (
-			SELECT %7$s, array_agg(l.code__) AS codes, array_agg(l.dos__) AS dates,
+			SELECT %6$s, array_agg(l.code__) AS codes, array_agg(l.dos__) AS dates,
 				   array_agg(l.tab__) AS tabs, array_agg(l.tid__) AS tids
-			  FROM lines l GROUP BY %7$s
+			  FROM lines l GROUP BY %6$s
 		)
-		SELECT %8$s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
+		SELECT %7$s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
 		  FROM groups g, unnest(cpt_rules.violating_lines(g.codes, g.dates)) i
 		 ORDER BY 1, 2$q$,
-		v_cols, code, v_date, v_only, tbl, v_anynull, v_gcols, v_key);
+		v_cols, code, v_date, tbl, v_anynull, v_gcols, v_key, v_where);
 END $$;
-COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name) IS
-	'lines of a table whose add-on code has no eligible primary in its group (usable with or without the rule attached)';
+COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass) IS
+	'lines of a table (and its partitions or children) whose add-on code has no eligible primary in its group (usable with or without the rule attached)';
 
-CREATE FUNCTION cpt_rules.enforce_addon_rule(tbl regclass, code name, group_by name[],
+-- Raise the rule's violation for lines of tbl, as after "what".
+CREATE OR REPLACE FUNCTION cpt_rules.check_rule(tbl regclass, rule_name name, what text,
+		only_groups_of regclass DEFAULT NULL, excluding regclass DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_rule record;
+	v_nbad bigint;
+	v_examples text;
+BEGIN
+	SELECT r.code_column, r.group_by, r.service_date_column INTO STRICT v_rule
+	  FROM cpt_rules.enforced_rules r WHERE r.table_name = tbl AND r.rule_name = check_rule.rule_name;
+	SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
+	  INTO v_nbad, v_examples
+	  FROM (SELECT x.*, row_number() OVER () AS rn
+			  FROM cpt_rules.addon_rule_violations(tbl, v_rule.code_column, v_rule.group_by,
+												   v_rule.service_date_column, only_groups_of, excluding) x) v;
+	IF v_nbad > 0 THEN
+		RAISE EXCEPTION '% would leave % add-on line(s) of table % without an eligible primary code',
+				what, v_nbad, tbl
+			USING ERRCODE = 'check_violation',
+				  DETAIL = format('Add-on rule "%s": for example %s.', check_rule.rule_name, v_examples),
+				  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
+								tbl::text, v_rule.code_column, v_rule.group_by,
+								CASE WHEN v_rule.service_date_column IS NOT NULL
+									 THEN format(', %L', v_rule.service_date_column) ELSE '' END),
+				  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
+				  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+							 WHERE c.oid = tbl),
+				  CONSTRAINT = check_rule.rule_name;
+	END IF;
+END $$;
+
+-- TRUNCATE of one partition fires no row event: a statement trigger on
+-- every table of a partitioned hierarchy checks the claims it would take
+-- away from the other partitions (src/ddl_guard.c).
+CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_truncate() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'cpt_truncate_guard' LANGUAGE C;
+COMMENT ON FUNCTION cpt_rules.addon_rule_truncate() IS
+	'BEFORE TRUNCATE trigger on the partitions of a table with an add-on rule: checks the claims that span partitions';
+
+CREATE OR REPLACE FUNCTION cpt_rules.guard_truncate(tbl regclass, rule_name name)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_rel regclass;
+BEGIN
+	FOR v_rel IN SELECT p.relid FROM pg_partition_tree(tbl) p
+				  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger t
+									 WHERE t.tgrelid = p.relid AND t.tgname = guard_truncate.rule_name || '_truncate') LOOP
+		EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT '
+					   'EXECUTE FUNCTION cpt_rules.addon_rule_truncate()', rule_name || '_truncate', v_rel);
+	END LOOP;
+END $$;
+
+-- The triggers of a rule, unchecked: enforce_addon_rule validates first.
+CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_name name, code name,
+		group_by name[], service_date name)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_base name := rule_name;
+	v_new text;
+	v_old text;
+	v_pairs text;
+BEGIN
+	-- The WHEN clauses name the columns (code, date, group...); see rule_info.c.
+	SELECT format('NEW.%I, %s', code, CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('NEW.%I', service_date) END)
+			 || string_agg(format(', NEW.%I', g), '' ORDER BY o),
+		   format('OLD.%I, %s', code, CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('OLD.%I', service_date) END)
+			 || string_agg(format(', OLD.%I', g), '' ORDER BY o),
+		   format('OLD.%1$I, NEW.%1$I, %2$s', code,
+				  CASE WHEN service_date IS NULL THEN 'NULL::date, NULL::date' ELSE format('OLD.%1$I, NEW.%1$I', service_date) END)
+			 || string_agg(format(', OLD.%1$I, NEW.%1$I', g), '' ORDER BY o)
+	  INTO v_new, v_old, v_pairs
+	  FROM unnest(group_by) WITH ORDINALITY u(g, o);
+
+	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT ON %s '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
+				   'WHEN (cpt_rules.addon_rule_arriving(%s)) '
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   v_base || '_arriving', tbl, v_new, v_base);
+	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER UPDATE ON %s '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
+				   'WHEN (cpt_rules.addon_rule_moving(%s)) '
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   v_base || '_moving', tbl, v_pairs, v_base);
+	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER DELETE ON %s '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
+				   'WHEN (cpt_rules.addon_rule_leaving(%s)) '
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   v_base || '_leaving', tbl, v_old, v_base);
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) = 'p' THEN
+		PERFORM cpt_rules.guard_truncate(tbl, v_base);
+	END IF;
+
+END $$;
+
+CREATE OR REPLACE FUNCTION cpt_rules.enforce_addon_rule(tbl regclass, code name, group_by name[],
 											 service_date name DEFAULT NULL,
 											 constraint_name name DEFAULT NULL)
 	RETURNS name
@@ -123,150 +330,210 @@ CREATE FUNCTION cpt_rules.enforce_addon_rule(tbl regclass, code name, group_by n
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-	v_base name := coalesce(constraint_name,
-							(SELECT c.relname FROM pg_class c WHERE c.oid = tbl) || '_addon_rule');
-	v_addon_trg name := v_base || '_addon';
-	v_primary_trg name := v_base || '_primary';
-	v_args text;
-	v_watch text;
-	v_existing int;
-	v_nbad bigint;
-	v_examples text;
-	v_indexed boolean;
+	v_base name;
+	v_rule record;
+	v_trg record;
+	v_unindexed text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
+	IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+				WHERE i.inhparent = tbl AND NOT c.relispartition) THEN
+		RAISE EXCEPTION 'table % has inheritance children', tbl
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'The rule''s triggers would not fire for lines written to a child table.',
+				  HINT = 'Use declarative partitioning (PARTITION BY), or enforce the rule on each table of the hierarchy.';
+	END IF;
 
 	-- Blocks writers (as CREATE TRIGGER would) so that what we validate stays true.
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
 
-	v_args := format('%L, %L', code, coalesce(service_date, ''))
-			  || (SELECT string_agg(format(', %L', g), '') FROM unnest(group_by) g);
-	-- the columns whose change can break the rule, each once
-	SELECT string_agg(format('%I', c), ', ' ORDER BY ord) INTO v_watch
-	  FROM (SELECT DISTINCT ON (c) c, ord
-			  FROM unnest(array_prepend(code, group_by) || service_date) WITH ORDINALITY u(c, ord)
-			 WHERE c IS NOT NULL ORDER BY c, ord) w;
+	-- The same rule already there (under any name, if none was given)?
+	SELECT * INTO v_rule FROM cpt_rules.enforced_rules r
+	 WHERE r.table_name = tbl AND (constraint_name IS NULL OR r.rule_name = constraint_name)
+	   AND r.code_column = code AND r.service_date_column IS NOT DISTINCT FROM service_date
+	   AND r.group_by @> enforce_addon_rule.group_by AND r.group_by <@ enforce_addon_rule.group_by
+	   AND NOT r.legacy AND cardinality(r.triggers) = 3
+	 ORDER BY r.rule_name LIMIT 1;
+	IF FOUND AND v_rule.enabled THEN
+		RAISE NOTICE 'add-on rule "%" is already enforced on %', v_rule.rule_name, tbl;
+		RETURN v_rule.rule_name;
+	ELSIF FOUND THEN
+		-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
+		PERFORM cpt_rules.check_rule(tbl, v_rule.rule_name, 'enabling the rule');
+		FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
+					  WHERE r.table_oid = tbl AND r.rule_name = v_rule.rule_name LOOP
+			EXECUTE format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, v_trg.trigger_name);
+		END LOOP;
+		RAISE NOTICE 'add-on rule "%" on % enabled again; the lines already there obey it', v_rule.rule_name, tbl;
+		RETURN v_rule.rule_name;
+	END IF;
 
-	-- Same triggers with the same arguments: nothing to do.
-	SELECT count(*) INTO v_existing FROM pg_trigger t
-	 WHERE t.tgrelid = tbl AND t.tgname IN (v_addon_trg, v_primary_trg)
-	   AND t.tgfoid = 'cpt_rules.addon_rule_trigger()'::regprocedure
-	   AND t.tgargs = (SELECT string_agg(convert_to(a, current_setting('server_encoding')) || '\x00'::bytea,
-										 ''::bytea ORDER BY ord)
-						 FROM unnest(array_prepend(code, array_prepend(coalesce(service_date, ''), group_by)))
-							  WITH ORDINALITY u(a, ord));
-	IF v_existing = 2 THEN
-		RAISE NOTICE 'add-on rule "%" is already enforced on %', v_base, tbl;
-		RETURN v_base;
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = v_addon_trg) THEN
-		EXECUTE format('DROP TRIGGER %I ON %s', v_addon_trg, tbl);
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = v_primary_trg) THEN
-		EXECUTE format('DROP TRIGGER %I ON %s', v_primary_trg, tbl);
-	END IF;
+	v_base := coalesce(constraint_name, (SELECT c.relname FROM pg_class c WHERE c.oid = tbl) || '_addon_rule');
+	-- A rule of that name on other columns, or made by 1.1, is replaced.
+	FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
+				  WHERE r.table_oid = tbl AND r.rule_name = v_base LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.trigger_name, tbl);
+	END LOOP;
+	FOR v_trg IN SELECT t.tgname FROM pg_trigger t
+				  WHERE t.tgrelid = tbl AND t.tgname IN (v_base || '_arriving', v_base || '_moving', v_base || '_leaving') LOOP
+		RAISE EXCEPTION 'trigger "%" already exists on table %', v_trg.tgname, tbl
+			USING ERRCODE = 'duplicate_object', HINT = 'Choose another constraint_name.';
+	END LOOP;
 
 	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD FOREIGN KEY.
-	SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ')
-				 FILTER (WHERE v.rn <= 5)
-	  INTO v_nbad, v_examples
-	  FROM (SELECT x.*, row_number() OVER () AS rn
-			  FROM cpt_rules.addon_rule_violations(tbl, code, group_by, service_date) x) v;
-	IF v_nbad > 0 THEN
-		RAISE EXCEPTION 'table % has % add-on line(s) without an eligible primary code', tbl, v_nbad
-			USING ERRCODE = 'check_violation',
-				  DETAIL = 'For example: ' || v_examples || '.',
-				  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
-								tbl::text, code, group_by,
-								CASE WHEN service_date IS NOT NULL THEN format(', %L', service_date) ELSE '' END),
-				  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
-				  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-							 WHERE c.oid = tbl),
-				  CONSTRAINT = v_base;
-	END IF;
+	DECLARE
+		v_nbad bigint;
+		v_examples text;
+	BEGIN
+		SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
+		  INTO v_nbad, v_examples
+		  FROM (SELECT x.*, row_number() OVER () AS rn
+				  FROM cpt_rules.addon_rule_violations(tbl, code, group_by, service_date) x) v;
+		IF v_nbad > 0 THEN
+			RAISE EXCEPTION 'table % has % add-on line(s) without an eligible primary code', tbl, v_nbad
+				USING ERRCODE = 'check_violation',
+					  DETAIL = 'For example: ' || v_examples || '.',
+					  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
+									tbl::text, code, group_by,
+									CASE WHEN service_date IS NOT NULL THEN format(', %L', service_date) ELSE '' END),
+					  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
+					  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+								 WHERE c.oid = tbl),
+					  CONSTRAINT = v_base;
+		END IF;
+	END;
 
-	-- Lines arriving as add-ons: ordinary lines queue nothing.
-	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OF %s ON %s '
-				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
-				   'WHEN (NEW.%I IS NOT NULL AND @extschema@.is_addon(NEW.%I)) '
-				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%s)',
-				   v_addon_trg, v_watch, tbl, code, code, v_args);
-	-- Lines leaving a group that they may have completed.
-	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER DELETE OR UPDATE OF %s ON %s '
-				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
-				   'WHEN (OLD.%I IS NOT NULL) '
-				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%s)',
-				   v_primary_trg, v_watch, tbl, code, v_args);
+	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date);
 
 	-- Each check reads one group: without an index that is a full scan.
-	SELECT EXISTS (
-		SELECT 1 FROM pg_index i
-		 WHERE i.indrelid = tbl AND i.indpred IS NULL
-		   AND (SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_attribute a
-				 WHERE a.attrelid = tbl
-				   AND a.attnum = ANY ((i.indkey::int2[])[0:cardinality(group_by) - 1]))
-			   = (SELECT array_agg(g ORDER BY g) FROM unnest(group_by) g))
-	  INTO v_indexed;
-	IF NOT v_indexed THEN
-		RAISE WARNING 'no index on % leads with the group columns (%)', tbl, array_to_string(group_by, ', ')
+	SELECT string_agg(p.relid::regclass::text, ', ' ORDER BY p.relid::regclass::text) INTO v_unindexed
+	  FROM (SELECT t.relid FROM pg_partition_tree(tbl) t WHERE t.isleaf
+			UNION SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))) p
+	 WHERE cpt_rules.group_index(p.relid, group_by) IS NULL;
+	IF v_unindexed IS NOT NULL THEN
+		RAISE WARNING 'no index on % leads with the group columns (%)', v_unindexed, array_to_string(group_by, ', ')
 			USING HINT = format('Each check reads one group; create one: CREATE INDEX ON %s (%s);',
 								tbl, (SELECT string_agg(format('%I', g), ', ') FROM unnest(group_by) g));
 	END IF;
 	RETURN v_base;
 END $$;
 COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, name) IS
-	'attach the add-on code rule to a table of claim lines; returns the rule''s base name';
+	'attach the add-on code rule to a table of claim lines (or enable it again, validating the lines); returns the rule''s name';
 
+DROP FUNCTION IF EXISTS cpt_rules.drop_addon_rule(regclass, name);
 CREATE FUNCTION cpt_rules.drop_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
 	RETURNS boolean
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-	v_base name := coalesce(constraint_name,
-							(SELECT c.relname FROM pg_class c WHERE c.oid = tbl) || '_addon_rule');
-	v_found boolean;
+	v_rules name[];
+	v_trg record;
 BEGIN
-	SELECT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tbl
-					  AND t.tgname IN (v_base || '_addon', v_base || '_primary')
-					  AND t.tgfoid = 'cpt_rules.addon_rule_trigger()'::regprocedure)
-	  INTO v_found;
-	IF NOT v_found THEN
-		RAISE NOTICE 'add-on rule "%" is not enforced on %, skipping', v_base, tbl;
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT array_agg(DISTINCT r.rule_name) INTO v_rules FROM cpt_rules.rule_triggers r
+	 WHERE r.table_oid = tbl AND (constraint_name IS NULL OR r.rule_name = constraint_name);
+	IF v_rules IS NULL THEN
+		IF constraint_name IS NULL THEN
+			RAISE NOTICE 'no add-on rule is enforced on %, skipping', tbl;
+		ELSE
+			RAISE NOTICE 'add-on rule "%" is not enforced on %, skipping', constraint_name, tbl;
+		END IF;
 		RETURN false;
 	END IF;
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', v_base || '_addon', tbl);
-	EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', v_base || '_primary', tbl);
+	IF cardinality(v_rules) > 1 THEN
+		RAISE EXCEPTION 'table % has % add-on rules', tbl, cardinality(v_rules)
+			USING ERRCODE = 'ambiguous_parameter',
+				  HINT = format('Name the one to drop: %s.', array_to_string(v_rules, ', '));
+	END IF;
+	FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
+				  WHERE r.table_oid = tbl AND r.rule_name = v_rules[1] LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.trigger_name, tbl);
+	END LOOP;
+	FOR v_trg IN SELECT t.tgrelid::regclass AS rel, t.tgname FROM pg_partition_tree(tbl) p
+				   JOIN pg_trigger t ON t.tgrelid = p.relid
+				  WHERE t.tgname = v_rules[1] || '_truncate'
+					AND t.tgfoid = 'cpt_rules.addon_rule_truncate()'::regprocedure LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.tgname, v_trg.rel);
+	END LOOP;
 	RETURN true;
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
-	'remove the add-on code rule from a table; returns false if it was not there';
+	'remove an add-on code rule from a table (the only one, when no name is given); returns false if it was not there';
 
--- Where the rule is enforced (one row per trigger the DBA attached; clones
--- on partitions are left out).
-CREATE VIEW cpt_rules.enforced_rules AS
-SELECT t.tgrelid::regclass AS table_name,
-	   t.tgname AS trigger_name,
-	   CASE WHEN t.tgtype & 4 <> 0 AND t.tgtype & 8 <> 0 THEN 'arriving and leaving lines'
-			WHEN t.tgtype & 4 <> 0 THEN 'arriving lines'
-			WHEN t.tgtype & 8 <> 0 THEN 'leaving lines'
-			ELSE 'updated lines' END AS checks,
-	   a.args[1]::name AS code_column,
-	   nullif(a.args[2], '')::name AS service_date_column,
-	   a.args[3:]::name[] AS group_by,
-	   t.tgdeferrable AS deferrable,
-	   t.tginitdeferred AS initially_deferred,
-	   t.tgenabled <> 'D' AS enabled
-  FROM pg_catalog.pg_trigger t
- CROSS JOIN LATERAL (
-	SELECT pg_catalog.array_agg(pg_catalog.convert_from(
-				pg_catalog.substr(t.tgargs, z.prev + 2, z.pos - z.prev - 1),
-				pg_catalog.current_setting('server_encoding')) ORDER BY z.pos) AS args
-	  FROM (SELECT i AS pos, coalesce(pg_catalog.lag(i) OVER (ORDER BY i), -1) AS prev
-			  FROM pg_catalog.generate_series(0, pg_catalog.length(t.tgargs) - 1) i
-			 WHERE pg_catalog.get_byte(t.tgargs, i) = 0) z) a
- WHERE t.tgfoid = 'cpt_rules.addon_rule_trigger()'::pg_catalog.regprocedure
-   AND t.tgparentid = 0;
-COMMENT ON VIEW cpt_rules.enforced_rules IS
-	'tables where the add-on rule is enforced, with the columns it uses';
-GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;
+-- DDL that could let a violation in without a row event: see src/ddl_guard.c,
+-- which calls this with what the statement does.
+CREATE OR REPLACE FUNCTION cpt_rules.check_ddl(action text, parent regclass, child regclass)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_rule record;
+BEGIN
+	IF action = 'inherit' THEN
+		IF EXISTS (SELECT 1 FROM cpt_rules.rule_triggers r WHERE r.table_oid = parent) THEN
+			RAISE EXCEPTION 'table % cannot inherit from %, which enforces an add-on rule', child, parent
+				USING ERRCODE = 'feature_not_supported',
+					  DETAIL = 'The rule''s triggers would not fire for lines written to the child table.',
+					  HINT = 'Use declarative partitioning (PARTITION BY ... and PARTITION OF) instead.';
+		END IF;
+		RETURN;
+	END IF;
+
+	IF action = 'triggers' THEN
+		FOR v_rule IN SELECT r.rule_name FROM cpt_rules.enforced_rules r
+					   WHERE r.table_name = child AND NOT r.enabled LOOP
+			RAISE WARNING 'add-on rule "%" on table % is not enforced: some of its triggers do not fire',
+					v_rule.rule_name, child
+				USING HINT = format('Lines written meanwhile are not checked.  Enable it again, validating them: '
+									'SELECT cpt_rules.enforce_addon_rule(%L, ...);', child::text);
+		END LOOP;
+		RETURN;
+	END IF;
+
+	-- attach, detach, detach concurrently, drop: the rules over parent
+	FOR v_rule IN
+		SELECT r.table_name, r.rule_name, r.group_by FROM cpt_rules.enforced_rules r
+		 WHERE r.table_name IN (SELECT a.relid FROM pg_partition_ancestors(parent) a)
+		 ORDER BY r.table_name::text, r.rule_name
+	LOOP
+		IF action IN ('attach', 'create partition') THEN
+			PERFORM cpt_rules.guard_truncate(child, v_rule.rule_name);
+		END IF;
+		CONTINUE WHEN action NOT IN ('attach')
+				  AND cpt_rules.partitions_keep_groups(v_rule.table_name, parent, v_rule.group_by);
+		IF action = 'attach' THEN
+			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
+										 format('attaching partition %s', child), only_groups_of => child);
+		ELSIF action = 'detach' THEN
+			-- the partition is gone from the hierarchy: judge what is left
+			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
+										 format('detaching partition %s', child), only_groups_of => child);
+		ELSIF action = 'drop' THEN
+			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
+										 format('dropping partition %s', child),
+										 only_groups_of => child, excluding => child);
+		ELSIF action = 'truncate' THEN
+			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
+										 format('truncating partition %s', child),
+										 only_groups_of => child, excluding => child);
+		ELSIF action = 'detach concurrently' THEN
+			RAISE EXCEPTION 'cannot detach partition % concurrently: add-on rule "%" on % lets claims span partitions',
+					child, v_rule.rule_name, v_rule.table_name
+				USING ERRCODE = 'feature_not_supported',
+					  HINT = 'DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.';
+		END IF;
+	END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION cpt_rules.ddl_guard() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'cpt_ddl_guard' LANGUAGE C;
+DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_start;
+DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_end;
+CREATE EVENT TRIGGER cpt_rules_ddl_start ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE') EXECUTE FUNCTION cpt_rules.ddl_guard();
+CREATE EVENT TRIGGER cpt_rules_ddl_end ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE') EXECUTE FUNCTION cpt_rules.ddl_guard();

@@ -1,0 +1,131 @@
+-- No way around the rule: each path below committed an orphan add-on in 1.1.
+\set VERBOSITY terse
+SET datestyle = ISO;
+SET client_min_messages = warning;
+
+CREATE SCHEMA trust;
+SET search_path = trust, public;
+
+-- orphans(t): committed add-on lines without an eligible primary, by claim
+CREATE FUNCTION orphans(t regclass) RETURNS text LANGUAGE sql AS $$
+	SELECT coalesce(string_agg(format('%s:%s', v.group_key->>'claim_id', v.addon), ' '
+							   ORDER BY v.group_key->>'claim_id'), 'none')
+	  FROM cpt_rules.addon_rule_violations(t, 'code', '{claim_id}') v $$;
+
+CREATE TABLE lines (
+	line_id serial PRIMARY KEY,
+	claim_id bigint NOT NULL,
+	code cpt_code,
+	note text
+);
+CREATE INDEX ON lines (claim_id);
+SELECT cpt_rules.enforce_addon_rule('lines', code => 'code', group_by => '{claim_id}') IS NOT NULL AS enforced;
+
+-- 1. A user's BEFORE UPDATE trigger rewrites the row; the statement names another column.
+CREATE FUNCTION rewrite_line() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.note = 'recode' THEN NEW.code := '20933'; END IF;
+	IF NEW.note = 'move' THEN NEW.claim_id := NEW.claim_id + 1; END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER rewrite_line BEFORE UPDATE ON lines FOR EACH ROW EXECUTE FUNCTION rewrite_line();
+INSERT INTO lines (claim_id, code) VALUES (100, '27365'), (100, '99213'),
+	(110, '27365'), (110, '20933'), (120, '27365'), (120, '20933');
+UPDATE lines SET note = 'recode' WHERE claim_id = 100 AND code = '27365';   -- primary becomes 20933
+UPDATE lines SET note = 'move' WHERE claim_id = 110 AND code = '27365';     -- primary moves to claim 111
+INSERT INTO lines (line_id, claim_id, code)
+	SELECT line_id, 120, '27365' FROM lines WHERE claim_id = 120 AND code = '27365'
+	ON CONFLICT (line_id) DO UPDATE SET note = 'move';
+-- ... while an UPDATE that leaves the rule's columns alone checks nothing and passes
+UPDATE lines SET note = 'checked' WHERE claim_id = 120;
+SELECT orphans('lines');
+
+-- 2. Columns renamed, re-added or swapped: the rule follows the columns it was given.
+ALTER TABLE lines RENAME COLUMN code TO code_old;
+ALTER TABLE lines ADD COLUMN code cpt_code;
+INSERT INTO lines (claim_id, code_old) VALUES (200, '20933');               -- orphan in the rule's column
+INSERT INTO lines (claim_id, code_old, code) VALUES (201, '27365', '20933'); -- fine: code is not the rule's
+SELECT table_name, rule_name, code_column, group_by FROM cpt_rules.enforced_rules WHERE table_name = 'lines'::regclass;
+ALTER TABLE lines DROP COLUMN code;
+ALTER TABLE lines RENAME COLUMN code_old TO code;
+ALTER TABLE lines ADD COLUMN other_claim bigint;
+UPDATE lines SET other_claim = claim_id + 1000;
+ALTER TABLE lines RENAME COLUMN claim_id TO tmp_claim;
+ALTER TABLE lines RENAME COLUMN other_claim TO claim_id;
+ALTER TABLE lines RENAME COLUMN tmp_claim TO other_claim;
+INSERT INTO lines (other_claim, claim_id, code) VALUES (300, 1300, '20933'), (301, 1300, '27365');  -- split by the rule's column
+SELECT code_column, group_by FROM cpt_rules.enforced_rules WHERE table_name = 'lines'::regclass;
+ALTER TABLE lines RENAME COLUMN claim_id TO spare;
+ALTER TABLE lines RENAME COLUMN other_claim TO claim_id;
+-- dropping a rule column is refused, as for a foreign key; CASCADE drops the rule with it
+ALTER TABLE lines DROP COLUMN code;
+ALTER TABLE lines DROP COLUMN claim_id;
+SELECT orphans('lines');
+
+-- 3. Nested writes under IMMEDIATE: the statement's own SQL function deletes the primary.
+CREATE FUNCTION drop_primary(c bigint) RETURNS bigint LANGUAGE sql AS $$
+	DELETE FROM trust.lines WHERE claim_id = c AND code = '27365' RETURNING claim_id $$;
+INSERT INTO lines (claim_id, code) VALUES (400, '27365'), (400, '99213');
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO lines (claim_id, code) SELECT 400, '20933' FROM (SELECT drop_primary(400)) s;
+COMMIT;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO lines (claim_id, code) VALUES (401, '27365'), (401, '20933');
+SELECT drop_primary(401);
+COMMIT;
+SELECT orphans('lines');
+
+-- 4. Partitions: a range-partitioned table, claims spanning months.
+CREATE TABLE plines (
+	claim_id bigint NOT NULL,
+	service_date date NOT NULL,
+	code cpt_code
+) PARTITION BY RANGE (service_date);
+CREATE TABLE plines_2026_01 PARTITION OF plines FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE plines_2026_02 PARTITION OF plines FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+CREATE INDEX ON plines (claim_id);
+SELECT cpt_rules.enforce_addon_rule('plines', code => 'code', group_by => '{claim_id}',
+									service_date => 'service_date') IS NOT NULL AS enforced;
+INSERT INTO plines VALUES (500, '2026-01-31', '27365'), (500, '2026-02-01', '20933'),
+						  (501, '2026-01-15', '27365'), (501, '2026-01-15', '20933');
+-- a table holding an orphan cannot be attached
+CREATE TABLE plines_2026_03 (LIKE plines);
+INSERT INTO plines_2026_03 VALUES (502, '2026-03-02', '20933');
+ALTER TABLE plines ATTACH PARTITION plines_2026_03 FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+-- ... one whose add-on finds its primary in another partition can
+DELETE FROM plines_2026_03;
+INSERT INTO plines_2026_03 VALUES (501, '2026-03-02', '20933');
+ALTER TABLE plines ATTACH PARTITION plines_2026_03 FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+-- taking January away would orphan claim 500's February add-on (and 501's March one)
+ALTER TABLE plines DETACH PARTITION plines_2026_01;
+DROP TABLE plines_2026_01;
+TRUNCATE plines_2026_01;
+-- truncating the whole table is fine
+BEGIN;
+TRUNCATE plines;
+ROLLBACK;
+-- a partition created later is covered
+CREATE TABLE plines_2026_04 PARTITION OF plines FOR VALUES FROM ('2026-04-01') TO ('2026-05-01');
+INSERT INTO plines VALUES (503, '2026-04-02', '20933');
+INSERT INTO plines VALUES (503, '2026-04-02', '20933'), (503, '2026-04-03', '27365');
+SELECT orphans('plines');
+SELECT count(*) AS lines FROM plines;
+
+-- 5. Inheritance children are refused: the triggers would not fire for them.
+CREATE TABLE child_lines () INHERITS (lines);
+CREATE TABLE loose (LIKE lines);
+ALTER TABLE loose INHERIT lines;
+CREATE TABLE parent_lines (claim_id bigint, code cpt_code);
+CREATE TABLE kid_lines () INHERITS (parent_lines);
+SELECT cpt_rules.enforce_addon_rule('parent_lines', code => 'code', group_by => '{claim_id}');
+SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'lines'::regclass;
+
+-- DROP COLUMN ... CASCADE takes the rule with it, whole
+ALTER TABLE lines DROP COLUMN code CASCADE;
+SELECT count(*) AS rules FROM cpt_rules.enforced_rules WHERE table_name = 'lines'::regclass;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'lines'::regclass AND NOT tgisinternal;
+
+RESET search_path;
+DROP SCHEMA trust CASCADE;

@@ -1,0 +1,254 @@
+/*
+ * ddl_guard.c
+ *		Statements that change which lines a rule sees without a row event:
+ *		attaching, detaching, dropping and truncating partitions, and adding
+ *		inheritance children.  An event trigger (and, for TRUNCATE, which
+ *		fires no event trigger, a statement trigger on each partition) hands
+ *		them to cpt_rules.check_ddl(), which checks the claims they affect
+ *		or refuses them.
+ *
+ * The checks read with the latest snapshot, taken after the statement holds
+ * its locks, so that they see every line committed by then at any
+ * isolation level; writers that commit later find the partitions changed
+ * when they lock them (rule_info.c) and read the new layout.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+/* Run cpt_rules.check_ddl(action, parent, child); NULL for an invalid OID. */
+static void
+check_ddl(const char *action, Oid parent, Oid child)
+{
+	Oid			argtypes[3] = {TEXTOID, REGCLASSOID, REGCLASSOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int			rc;
+
+	values[0] = CStringGetTextDatum(action);
+	values[1] = ObjectIdGetDatum(parent);
+	values[2] = ObjectIdGetDatum(child);
+	if (!OidIsValid(parent))
+		nulls[1] = 'n';
+	if (!OidIsValid(child))
+		nulls[2] = 'n';
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_with_args("SELECT cpt_rules.check_ddl($1, $2, $3)", 3, argtypes,
+							   values, nulls, true, 0);
+	PopActiveSnapshot();
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "cpt_rules.check_ddl failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+static Oid
+relation_of(RangeVar *rv)
+{
+	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+}
+
+static void
+guard_alter_table(AlterTableStmt *stmt, bool at_start)
+{
+	Oid			relid = relation_of(stmt->relation);
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_AttachPartition:
+				if (!at_start && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+					check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name));
+				break;
+			case AT_DetachPartition:
+				{
+					PartitionCmd *pc = (PartitionCmd *) cmd->def;
+
+					if (at_start && pc->concurrent)
+						check_ddl("detach concurrently", relid, relation_of(pc->name));
+					else if (!at_start && !pc->concurrent)
+						check_ddl("detach", relid, relation_of(pc->name));
+				}
+				break;
+			case AT_AddInherit:
+				if (!at_start)
+					check_ddl("inherit", relation_of((RangeVar *) cmd->def), relid);
+				break;
+			case AT_EnableTrig:
+			case AT_EnableAlwaysTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				if (!at_start)
+					check_ddl("triggers", InvalidOid, relid);
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+static void
+guard_create(CreateStmt *stmt)
+{
+	Oid			relid = relation_of(stmt->relation);
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return;
+	foreach(lc, stmt->inhRelations)
+		check_ddl(stmt->partbound ? "create partition" : "inherit",
+				  relation_of(lfirst_node(RangeVar, lc)), relid);
+}
+
+/* DROP TABLE of a partition, unless its partitioned table goes with it. */
+static void
+guard_drop(DropStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		Oid			relid = relation_of(makeRangeVarFromNameList(lfirst_node(List, lc)));
+
+		if (OidIsValid(relid))
+			relids = lappend_oid(relids, relid);
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		List	   *ancestors;
+		ListCell   *la;
+		bool		parent_dropped = false;
+
+		if (!get_rel_relispartition(relid))
+			continue;
+		ancestors = get_partition_ancestors(relid);
+		foreach(la, ancestors)
+			if (list_member_oid(relids, lfirst_oid(la)))
+				parent_dropped = true;
+		if (parent_dropped)
+			continue;
+		/* what DROP TABLE would lock, taken first so that the check stays true */
+		LockRelationOid(relid, AccessExclusiveLock);
+		check_ddl("drop", linitial_oid(ancestors), relid);
+	}
+}
+
+PG_FUNCTION_INFO_V1(cpt_ddl_guard);
+Datum
+cpt_ddl_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	bool		at_start;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by the event trigger manager",
+						"cpt_rules.ddl_guard")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	at_start = strcmp(trigdata->event, "ddl_command_start") == 0;
+
+	switch (nodeTag(trigdata->parsetree))
+	{
+		case T_AlterTableStmt:
+			guard_alter_table((AlterTableStmt *) trigdata->parsetree, at_start);
+			break;
+		case T_CreateStmt:
+			if (!at_start)
+				guard_create((CreateStmt *) trigdata->parsetree);
+			break;
+		case T_DropStmt:
+			if (at_start)
+				guard_drop((DropStmt *) trigdata->parsetree);
+			break;
+		default:
+			break;
+	}
+	PG_RETURN_VOID();
+}
+
+/* ---------- TRUNCATE ---------- */
+
+/*
+ * TRUNCATE fires each table's BEFORE TRUNCATE triggers, the named table's
+ * first and then its partitions', before truncating any.  A partition whose
+ * ancestor is truncated by the same command goes with it and needs no
+ * check; that is remembered here for the current command.
+ */
+static TransactionId truncating_xid = InvalidTransactionId;
+static CommandId truncating_cid = InvalidCommandId;
+static List *truncating = NIL;	/* in TopMemoryContext */
+
+PG_FUNCTION_INFO_V1(cpt_truncate_guard);
+Datum
+cpt_truncate_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	bool		with_ancestor = false;
+	MemoryContext oldcxt;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE TRUNCATE", "addon_rule_truncate")));
+	relid = RelationGetRelid(trigdata->tg_relation);
+
+	if (truncating_xid != GetTopTransactionId() || truncating_cid != GetCurrentCommandId(false))
+	{
+		list_free(truncating);
+		truncating = NIL;
+		truncating_xid = GetTopTransactionId();
+		truncating_cid = GetCurrentCommandId(false);
+	}
+	if (trigdata->tg_relation->rd_rel->relispartition)
+	{
+		ListCell   *lc;
+
+		foreach(lc, get_partition_ancestors(relid))
+			if (list_member_oid(truncating, lfirst_oid(lc)))
+				with_ancestor = true;
+	}
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	truncating = lappend_oid(truncating, relid);
+	MemoryContextSwitchTo(oldcxt);
+
+	if (trigdata->tg_relation->rd_rel->relispartition && !with_ancestor)
+	{
+		check_ddl("truncate", get_partition_parent(relid, false), relid);
+		/* the check's own command counter step is not a new command */
+		truncating_cid = GetCurrentCommandId(false);
+	}
+	return PointerGetDatum(NULL);
+}

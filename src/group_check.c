@@ -1,0 +1,408 @@
+/*
+ * group_check.c
+ *		Read a group of claim lines with row locks, for the add-on rule.
+ *
+ * A group is read from each relation the rule's RuleInfo lists (the
+ * trigger's own relation first), through the index that serves the rule
+ * there, or by a sequential scan where none does.  Relations are read
+ * directly, never through SPI or a partitioned parent.
+ *
+ * Snapshots.  The group is read with the latest snapshot, after making our
+ * own changes visible: at READ COMMITTED that is what a new statement would
+ * see, and at REPEATABLE READ or SERIALIZABLE it is the "detect new rows"
+ * check of ri_triggers.c, which must not miss an add-on committed after our
+ * transaction snapshot.
+ *
+ * Locks.  Like a foreign key check, the check share-locks the lines it
+ * relies on: the primary that satisfies an add-on.  A concurrent
+ * transaction then cannot delete or recode that primary until we commit,
+ * and one that removes a primary first makes us wait and then read the
+ * group again (READ COMMITTED) or fail to serialize (the stricter levels).
+ * Lines written by this transaction need no lock: no other transaction can
+ * change them before we commit.  Row locks live in the tuples, so a bulk
+ * load of any size cannot exhaust the shared lock table.
+ */
+#include "postgres.h"
+
+#include "group_check.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+typedef enum VisitResult
+{
+	VISIT_CONTINUE,
+	VISIT_STOP,
+	VISIT_RESTART				/* a line changed under us: read again */
+} VisitResult;
+
+typedef VisitResult (*LineVisitor) (void *arg, Relation trel, int target,
+									TupleTableSlot *slot, Snapshot snapshot);
+
+/* The trigger's relation is open already; others are locked as SELECT FOR SHARE locks them. */
+static Relation
+open_target(RuleInfo *info, int t, Relation own_rel)
+{
+	Relation	trel;
+
+	if (t == 0)
+		return own_rel;
+	trel = try_table_open(info->targets[t].relid, RowShareLock);
+	if (trel == NULL || !info->valid)
+	{
+		/* detached, dropped or otherwise changed while we waited */
+		if (trel)
+			table_close(trel, NoLock);
+		info->valid = false;
+		return NULL;
+	}
+	return trel;
+}
+
+static void
+close_target(Relation trel, Relation own_rel)
+{
+	if (trel && trel != own_rel)
+		table_close(trel, NoLock);
+}
+
+static bool
+group_values_match(RuleInfo *info, const ProbeTarget *t, TupleTableSlot *slot,
+				   const Datum *values, const bool *isnull)
+{
+	for (int g = 0; g < info->ngroup; g++)
+	{
+		bool		n;
+		Datum		v = slot_getattr(slot, t->group_attnos[g], &n);
+
+		if (n != isnull[g])
+			return false;
+		if (!n && !DatumGetBool(FunctionCall2Coll(&info->group_eq[g],
+												  info->group_collations[g],
+												  v, values[g])))
+			return false;
+	}
+	return true;
+}
+
+/* Visit every line of the group in one relation, until the visitor stops. */
+static VisitResult
+scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
+		   const bool *isnull, Snapshot snapshot, LineVisitor visit, void *arg)
+{
+	const ProbeTarget *target = &info->targets[t];
+	TupleTableSlot *slot = table_slot_create(trel, NULL);
+	VisitResult result = VISIT_CONTINUE;
+
+	if (OidIsValid(target->indexoid))
+	{
+		Relation	index = index_open(target->indexoid, AccessShareLock);
+		ScanKeyData keys[MAX_GROUP_COLUMNS];
+		IndexScanDesc scan;
+
+		for (int k = 0; k < info->ngroup; k++)
+		{
+			int			g = target->group_of_indexcol[k];
+
+			if (isnull[g])
+				ScanKeyEntryInitialize(&keys[k], SK_ISNULL | SK_SEARCHNULL,
+									   k + 1, InvalidStrategy, InvalidOid,
+									   InvalidOid, InvalidOid, (Datum) 0);
+			else
+				ScanKeyEntryInitialize(&keys[k], 0, k + 1, BTEqualStrategyNumber,
+									   target->key_subtype[k], target->key_collation[k],
+									   target->key_proc[k], values[g]);
+		}
+		scan = index_beginscan(trel, index, snapshot, info->ngroup, 0);
+		index_rescan(scan, keys, info->ngroup, NULL, 0);
+		while (result == VISIT_CONTINUE &&
+			   index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			result = visit(arg, trel, t, slot, snapshot);
+			ExecClearTuple(slot);
+		}
+		index_endscan(scan);
+		index_close(index, NoLock);
+	}
+	else
+	{
+		TableScanDesc scan = table_beginscan(trel, snapshot, 0, NULL);
+
+		while (result == VISIT_CONTINUE &&
+			   table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (group_values_match(info, target, slot, values, isnull))
+				result = visit(arg, trel, t, slot, snapshot);
+			ExecClearTuple(slot);
+		}
+		table_endscan(scan);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return result;
+}
+
+static bool
+line_is_ours(TupleTableSlot *slot)
+{
+	bool		isnull;
+	TransactionId xmin;
+
+	xmin = DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber,
+												 &isnull));
+	return TransactionIdIsCurrentTransactionId(xmin);
+}
+
+static void
+line_code_date(const ProbeTarget *t, TupleTableSlot *slot, CptCode *code,
+			   bool *code_isnull, DateADT *date, bool *date_isnull)
+{
+	Datum		d = slot_getattr(slot, t->code_attno, code_isnull);
+
+	*code = *code_isnull ? 0 : DatumGetCptCode(d);
+	*date_isnull = true;
+	*date = 0;
+	if (t->date_attno != InvalidAttrNumber)
+	{
+		d = slot_getattr(slot, t->date_attno, date_isnull);
+		if (!*date_isnull)
+			*date = DatumGetDateADT(d);
+	}
+}
+
+static void
+serialization_failure(Relation rel)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent update"),
+			 errdetail("A line of the same group of table \"%s\" was changed by a concurrent transaction.",
+					   RelationGetRelationName(rel)),
+			 errhint("The transaction might succeed if retried.")));
+}
+
+/*
+ * Share-lock a line the check relies on.  False when it was changed by a
+ * transaction that committed meanwhile, and the group must be read again.
+ */
+static bool
+lock_line(Relation trel, ItemPointer tid, Snapshot snapshot)
+{
+	TupleTableSlot *lockslot = table_slot_create(trel, NULL);
+	TM_FailureData tmfd;
+	TM_Result	result;
+
+	result = table_tuple_lock(trel, tid, snapshot, lockslot,
+							  GetCurrentCommandId(false), LockTupleShare,
+							  LockWaitBlock, 0, &tmfd);
+	ExecDropSingleTupleTableSlot(lockslot);
+	switch (result)
+	{
+		case TM_Ok:
+		case TM_SelfModified:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				serialization_failure(trel);
+			return false;
+		default:
+			elog(ERROR, "unexpected result %d locking a line of \"%s\"",
+				 (int) result, RelationGetRelationName(trel));
+	}
+	return false;				/* keep compiler quiet */
+}
+
+/* ---------- one eligible primary ---------- */
+
+typedef struct FindPrimary
+{
+	RuleInfo   *info;
+	const AddonRule *rule;
+	bool		any_listed;
+	DateADT		on_date;
+} FindPrimary;
+
+static VisitResult
+find_primary_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
+				   Snapshot snapshot)
+{
+	FindPrimary *fp = arg;
+	CptCode		code;
+	bool		code_isnull;
+	DateADT		date;
+	bool		date_isnull;
+
+	line_code_date(&fp->info->targets[t], slot, &code, &code_isnull, &date, &date_isnull);
+	if (code_isnull || !rules_primary_eligible(fp->rule, fp->any_listed, code, fp->on_date))
+		return VISIT_CONTINUE;
+	if (line_is_ours(slot) || lock_line(trel, &slot->tts_tid, snapshot))
+		return VISIT_STOP;
+	return VISIT_RESTART;
+}
+
+ProbeResult
+group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
+				   const bool *isnull, const AddonRule *rule, DateADT on_date)
+{
+	FindPrimary fp;
+
+	fp.info = info;
+	fp.rule = rule;
+	fp.on_date = on_date;
+	fp.any_listed = rules_addon_needs_listed(rule, on_date);
+
+	for (;;)
+	{
+		Snapshot	snapshot;
+		VisitResult result = VISIT_CONTINUE;
+
+		CommandCounterIncrement();
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		for (int t = 0; t < info->ntargets && result == VISIT_CONTINUE; t++)
+		{
+			Relation	trel = open_target(info, t, rel);
+
+			if (trel == NULL)
+			{
+				UnregisterSnapshot(snapshot);
+				return PROBE_STALE;
+			}
+			result = scan_group(info, trel, t, values, isnull, snapshot,
+								find_primary_visit, &fp);
+			close_target(trel, rel);
+		}
+		UnregisterSnapshot(snapshot);
+		if (result == VISIT_STOP)
+			return PROBE_FOUND;
+		if (result == VISIT_CONTINUE)
+			return PROBE_NONE;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* ---------- the whole group ---------- */
+
+static void
+lines_reset(GroupLines *lines)
+{
+	if (lines->capacity == 0)
+	{
+		lines->capacity = 16;
+		lines->codes = palloc(sizeof(CptCode) * lines->capacity);
+		lines->code_isnull = palloc(sizeof(bool) * lines->capacity);
+		lines->dates = palloc(sizeof(DateADT) * lines->capacity);
+		lines->date_isnull = palloc(sizeof(bool) * lines->capacity);
+		lines->target = palloc(sizeof(int) * lines->capacity);
+		lines->tids = palloc(sizeof(ItemPointerData) * lines->capacity);
+		lines->ours = palloc(sizeof(bool) * lines->capacity);
+	}
+	lines->nlines = 0;
+}
+
+typedef struct CollectLines
+{
+	RuleInfo   *info;
+	GroupLines *lines;
+} CollectLines;
+
+static VisitResult
+collect_visit(void *arg, Relation trel, int t, TupleTableSlot *slot, Snapshot snapshot)
+{
+	CollectLines *cl = arg;
+	GroupLines *l = cl->lines;
+	int			n = l->nlines;
+
+	if (n == l->capacity)
+	{
+		l->capacity *= 2;
+		l->codes = repalloc(l->codes, sizeof(CptCode) * l->capacity);
+		l->code_isnull = repalloc(l->code_isnull, sizeof(bool) * l->capacity);
+		l->dates = repalloc(l->dates, sizeof(DateADT) * l->capacity);
+		l->date_isnull = repalloc(l->date_isnull, sizeof(bool) * l->capacity);
+		l->target = repalloc(l->target, sizeof(int) * l->capacity);
+		l->tids = repalloc(l->tids, sizeof(ItemPointerData) * l->capacity);
+		l->ours = repalloc(l->ours, sizeof(bool) * l->capacity);
+	}
+	line_code_date(&cl->info->targets[t], slot, &l->codes[n], &l->code_isnull[n],
+				   &l->dates[n], &l->date_isnull[n]);
+	l->target[n] = t;
+	l->tids[n] = slot->tts_tid;
+	l->ours[n] = line_is_ours(slot);
+	l->nlines++;
+	return VISIT_CONTINUE;
+}
+
+ProbeResult
+group_check_all(RuleInfo *info, Relation rel, const Datum *values,
+				const bool *isnull, GroupLines *lines, int *violating)
+{
+	CollectLines cl;
+
+	cl.info = info;
+	cl.lines = lines;
+	lines->capacity = 0;
+
+	for (;;)
+	{
+		Snapshot	snapshot;
+		Relation   *trels = palloc0(sizeof(Relation) * info->ntargets);
+		bool		restart = false;
+		bool	   *locked;
+
+		CommandCounterIncrement();
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		lines_reset(lines);
+		for (int t = 0; t < info->ntargets; t++)
+		{
+			trels[t] = open_target(info, t, rel);
+			if (trels[t] == NULL)
+			{
+				for (int u = 0; u < t; u++)
+					close_target(trels[u], rel);
+				UnregisterSnapshot(snapshot);
+				return PROBE_STALE;
+			}
+			(void) scan_group(info, trels[t], t, values, isnull, snapshot,
+							  collect_visit, &cl);
+		}
+
+		*violating = -1;
+		locked = palloc0(sizeof(bool) * Max(lines->nlines, 1));
+		for (int i = 0; i < lines->nlines && !restart; i++)
+		{
+			int			j = rules_line_primary(i, lines->nlines, lines->codes,
+											   lines->code_isnull, lines->dates,
+											   lines->date_isnull);
+
+			if (j == RULES_LINE_VIOLATES)
+			{
+				*violating = i;
+				break;
+			}
+			if (j >= 0 && !lines->ours[j] && !locked[j])
+			{
+				if (!lock_line(trels[lines->target[j]], &lines->tids[j], snapshot))
+					restart = true;
+				locked[j] = true;
+			}
+		}
+		for (int t = 0; t < info->ntargets; t++)
+			close_target(trels[t], rel);
+		UnregisterSnapshot(snapshot);
+		pfree(trels);
+		pfree(locked);
+		if (!restart)
+			return *violating >= 0 ? PROBE_NONE : PROBE_FOUND;
+		CHECK_FOR_INTERRUPTS();
+	}
+}

@@ -1,0 +1,119 @@
+/*
+ * rule_markers.c
+ *		The functions in the WHEN clauses of a rule's triggers.
+ *
+ * They decide which row events are queued at all (an ordinary line queues
+ * nothing), and their arguments are how a trigger names its columns: see
+ * rule_info.c.  Arguments are "any" so that group columns of every type can
+ * be passed; their layout is code, date of service (or a NULL date), then
+ * the group columns, and for addon_rule_moving() each of those as an
+ * (OLD, NEW) pair.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+
+#include "cpt_code.h"
+#include "rule_info.h"
+#include "rules_cache.h"
+
+static void
+check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
+{
+	int			nargs = PG_NARGS();
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return;
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s() does not take a VARIADIC array", fname)));
+	if (nargs % stride != 0 || nargs / stride < 3 ||
+		nargs / stride > 2 + MAX_GROUP_COLUMNS ||
+		get_fn_expr_argtype(fcinfo->flinfo, 0) != cpt_code_type_oid() ||
+		get_fn_expr_argtype(fcinfo->flinfo, stride) != DATEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s() takes the code column, the date-of-service column (or NULL::date) "
+						"and 1 to %d group columns%s", fname, MAX_GROUP_COLUMNS,
+						stride == 2 ? ", each as an OLD, NEW pair" : "")));
+}
+
+PG_FUNCTION_INFO_V1(addon_rule_arriving);
+Datum
+addon_rule_arriving(PG_FUNCTION_ARGS)
+{
+	DateADT		on_date = RULES_ANY_DATE;
+
+	check_marker_call(fcinfo, RULE_MARK_ARRIVING, 1);
+	fcinfo->flinfo->fn_extra = fcinfo->flinfo;	/* checked */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	if (!PG_ARGISNULL(1))
+		on_date = PG_GETARG_DATEADT(1);
+	PG_RETURN_BOOL(rules_is_addon(PG_GETARG_CPT_CODE(0), on_date));
+}
+
+PG_FUNCTION_INFO_V1(addon_rule_leaving);
+Datum
+addon_rule_leaving(PG_FUNCTION_ARGS)
+{
+	check_marker_call(fcinfo, RULE_MARK_LEAVING, 1);
+	fcinfo->flinfo->fn_extra = fcinfo->flinfo;
+	/* a line without a code was nobody's primary */
+	PG_RETURN_BOOL(!PG_ARGISNULL(0));
+}
+
+/* Types of the arguments, looked up once per query. */
+typedef struct PairTypes
+{
+	int			nargs;
+	int16		typlen[2 * (2 + MAX_GROUP_COLUMNS)];
+	bool		typbyval[2 * (2 + MAX_GROUP_COLUMNS)];
+} PairTypes;
+
+PG_FUNCTION_INFO_V1(addon_rule_moving);
+Datum
+addon_rule_moving(PG_FUNCTION_ARGS)
+{
+	PairTypes  *types = fcinfo->flinfo->fn_extra;
+
+	if (types == NULL)
+	{
+		check_marker_call(fcinfo, RULE_MARK_MOVING, 2);
+		types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairTypes));
+		types->nargs = PG_NARGS();
+		for (int i = 0; i < types->nargs; i++)
+		{
+			Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
+
+			if (i % 2 == 1 && t != get_fn_expr_argtype(fcinfo->flinfo, i - 1))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("%s() compares values of different types", RULE_MARK_MOVING)));
+			get_typlenbyval(t, &types->typlen[i], &types->typbyval[i]);
+		}
+		fcinfo->flinfo->fn_extra = types;
+	}
+
+	/*
+	 * Bitwise comparison: values that are equal but stored differently (1.0
+	 * and 1.00) count as a change, which costs a check and never misses one.
+	 */
+	for (int i = 0; i < types->nargs; i += 2)
+	{
+		bool		old_null = PG_ARGISNULL(i);
+		bool		new_null = PG_ARGISNULL(i + 1);
+
+		if (old_null != new_null)
+			PG_RETURN_BOOL(true);
+		if (!old_null &&
+			!datum_image_eq(PG_GETARG_DATUM(i), PG_GETARG_DATUM(i + 1),
+							types->typbyval[i], types->typlen[i]))
+			PG_RETURN_BOOL(true);
+	}
+	PG_RETURN_BOOL(false);
+}

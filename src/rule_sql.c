@@ -1,0 +1,152 @@
+/*
+ * rule_sql.c
+ *		What the C side knows about rules, for the SQL functions and views
+ *		that attach, list and audit them.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "rule_info.h"
+
+static void
+names_from_array(ArrayType *arr, char ***names, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+
+	deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, n);
+	if (*n < 1 || *n > MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	*names = palloc(sizeof(char *) * *n);
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"group_by\" must not hold NULL")));
+		(*names)[i] = NameStr(*DatumGetName(elems[i]));
+	}
+}
+
+PG_FUNCTION_INFO_V1(cpt_rule_trigger_columns);
+Datum
+cpt_rule_trigger_columns(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	char	   *rulename;
+	const char *role;
+	char	   *code;
+	char	   *date;
+	List	   *groups;
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rule_info_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups);
+
+	elems = palloc(sizeof(Datum) * list_length(groups));
+	foreach(lc, groups)
+		elems[n++] = DirectFunctionCall1(namein, CStringGetDatum(lfirst(lc)));
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(rulename));
+	values[1] = CStringGetTextDatum(role);
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(code));
+	if (date)
+		values[3] = DirectFunctionCall1(namein, CStringGetDatum(date));
+	else
+		nulls[3] = true;
+	values[4] = PointerGetDatum(construct_array(elems, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cpt_group_index);
+Datum
+cpt_group_index(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	  **names;
+	int			n;
+	AttrNumber	attnos[MAX_GROUP_COLUMNS];
+	Relation	rel;
+	Oid			index;
+
+	names_from_array(PG_GETARG_ARRAYTYPE_P(1), &names, &n);
+	for (int i = 0; i < n; i++)
+	{
+		attnos[i] = get_attnum(relid, names[i]);
+		if (attnos[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							names[i], get_rel_name(relid))));
+	}
+	rel = relation_open(relid, AccessShareLock);
+	index = rule_usable_index(rel, n, attnos, NULL);
+	relation_close(rel, AccessShareLock);
+	if (!OidIsValid(index))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(index);
+}
+
+PG_FUNCTION_INFO_V1(cpt_group_type_ok);
+Datum
+cpt_group_type_ok(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(OidIsValid(rule_type_equality(PG_GETARG_OID(0))));
+}
+
+/*
+ * Every partitioned table from root down to parent (which is root or one of
+ * its partitions) keeps each group in one partition.
+ */
+PG_FUNCTION_INFO_V1(cpt_partitions_keep_groups);
+Datum
+cpt_partitions_keep_groups(PG_FUNCTION_ARGS)
+{
+	Oid			root = PG_GETARG_OID(0);
+	Oid			parent = PG_GETARG_OID(1);
+	char	  **names;
+	int			n;
+	List	   *levels = list_make1_oid(parent);
+	ListCell   *lc;
+
+	names_from_array(PG_GETARG_ARRAYTYPE_P(2), &names, &n);
+	if (parent != root)
+	{
+		List	   *ancestors = get_partition_ancestors(parent);
+
+		if (!list_member_oid(ancestors, root))
+			PG_RETURN_BOOL(false);
+		foreach(lc, ancestors)
+		{
+			levels = lappend_oid(levels, lfirst_oid(lc));
+			if (lfirst_oid(lc) == root)
+				break;
+		}
+	}
+	foreach(lc, levels)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
+		bool		keeps = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+			rule_partition_keeps_groups(rel, n, names);
+
+		relation_close(rel, NoLock);
+		if (!keeps)
+			PG_RETURN_BOOL(false);
+	}
+	PG_RETURN_BOOL(true);
+}
