@@ -28,7 +28,7 @@ EXTRA_CLEAN = $(DATA_built)
 
 REGRESS = cpt_code rules refresh constraint security trust lifecycle
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
-ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache
+ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules
 
 # -fno-semantic-interposition lets calls within the module be inlined and
