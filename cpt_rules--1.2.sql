@@ -8527,6 +8527,23 @@ BEGIN
 	END LOOP;
 END $$;
 
+CREATE OR REPLACE FUNCTION cpt_rules.unguard_truncate(tbl regclass, rule_name name)
+	RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_trg record;
+BEGIN
+	FOR v_trg IN SELECT t.tgrelid::regclass AS rel, t.tgname
+				   FROM (SELECT tbl AS relid UNION SELECT p.relid FROM pg_partition_tree(tbl) p) p
+				   JOIN pg_trigger t ON t.tgrelid = p.relid
+				  WHERE t.tgname = unguard_truncate.rule_name || '_truncate'
+					AND t.tgfoid = 'cpt_rules.addon_rule_truncate()'::regprocedure LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.tgname, v_trg.rel);
+	END LOOP;
+END $$;
+
 -- The triggers of a rule, unchecked: enforce_addon_rule validates first.
 CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_name name, code name,
 		group_by name[], service_date name)
@@ -8610,10 +8627,11 @@ BEGIN
 	ELSIF FOUND THEN
 		-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
 		PERFORM cpt_rules.check_rule(tbl, v_rule.rule_name, 'enabling the rule');
-		FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
-					  WHERE r.table_oid = tbl AND r.rule_name = v_rule.rule_name LOOP
-			EXECUTE format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, v_trg.trigger_name);
-		END LOOP;
+		-- one statement, so that the rule is never seen half enabled
+		EXECUTE format('ALTER TABLE %s %s', tbl,
+					   (SELECT string_agg(format('ENABLE TRIGGER %I', r.trigger_name), ', ')
+						  FROM cpt_rules.rule_triggers r
+						 WHERE r.table_oid = tbl AND r.rule_name = v_rule.rule_name));
 		RAISE NOTICE 'add-on rule "%" on % enabled again; the lines already there obey it', v_rule.rule_name, tbl;
 		RETURN v_rule.rule_name;
 	END IF;
@@ -8702,12 +8720,7 @@ BEGIN
 				  WHERE r.table_oid = tbl AND r.rule_name = v_rules[1] LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.trigger_name, tbl);
 	END LOOP;
-	FOR v_trg IN SELECT t.tgrelid::regclass AS rel, t.tgname FROM pg_partition_tree(tbl) p
-				   JOIN pg_trigger t ON t.tgrelid = p.relid
-				  WHERE t.tgname = v_rules[1] || '_truncate'
-					AND t.tgfoid = 'cpt_rules.addon_rule_truncate()'::regprocedure LOOP
-		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.tgname, v_trg.rel);
-	END LOOP;
+	PERFORM cpt_rules.unguard_truncate(tbl, v_rules[1]);
 	RETURN true;
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
@@ -8752,6 +8765,8 @@ BEGIN
 	LOOP
 		IF action IN ('attach', 'create partition') THEN
 			PERFORM cpt_rules.guard_truncate(child, v_rule.rule_name);
+		ELSIF action = 'detach' THEN
+			PERFORM cpt_rules.unguard_truncate(child, v_rule.rule_name);
 		END IF;
 		CONTINUE WHEN action NOT IN ('attach')
 				  AND cpt_rules.partitions_keep_groups(v_rule.table_name, parent, v_rule.group_by);
@@ -8776,6 +8791,30 @@ BEGIN
 				USING ERRCODE = 'feature_not_supported',
 					  HINT = 'DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.';
 		END IF;
+	END LOOP;
+END $$;
+
+-- A column the rule uses cannot change type under its triggers; say what to run.
+CREATE OR REPLACE FUNCTION cpt_rules.check_ddl_column(action text, tbl regclass, col name)
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_rule record;
+BEGIN
+	FOR v_rule IN SELECT r.* FROM cpt_rules.enforced_rules r
+				   WHERE r.table_name = tbl
+					 AND (col = r.code_column OR col = r.service_date_column OR col = ANY (r.group_by)) LOOP
+		RAISE EXCEPTION 'cannot alter type of column "%" of table %: add-on rule "%" uses it', col, tbl, v_rule.rule_name
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  HINT = format('Drop the rule, alter the column, and enforce the rule again: '
+								'SELECT cpt_rules.drop_addon_rule(%L, %L); ALTER TABLE %s ALTER COLUMN %I TYPE ...; '
+								'SELECT cpt_rules.enforce_addon_rule(%L, code => %L, group_by => %L%s, constraint_name => %L);',
+								tbl::text, v_rule.rule_name, tbl, col, tbl::text, v_rule.code_column, v_rule.group_by,
+								CASE WHEN v_rule.service_date_column IS NOT NULL
+									 THEN format(', service_date => %L', v_rule.service_date_column) ELSE '' END,
+								v_rule.rule_name);
 	END LOOP;
 END $$;
 

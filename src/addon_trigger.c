@@ -189,7 +189,10 @@ check_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 		Datum		dd = slot_getattr(slot, info->date_attno, &isnull);
 
 		if (!isnull)
+		{
 			on_date = DatumGetDateADT(dd);
+			rules_reject_infinite_date(DatumGetCptCode(d), on_date);
+		}
 	}
 	rule = rules_lookup_addon(DatumGetCptCode(d));
 	if (rule == NULL || !rules_addon_active(rule, on_date))

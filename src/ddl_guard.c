@@ -58,6 +58,26 @@ check_ddl(const char *action, Oid parent, Oid child)
 	SPI_finish();
 }
 
+/* Run cpt_rules.check_ddl_column(action, table, column). */
+static void
+check_ddl_column(const char *action, Oid relid, const char *column)
+{
+	Oid			argtypes[3] = {TEXTOID, REGCLASSOID, NAMEOID};
+	Datum		values[3];
+	int			rc;
+
+	values[0] = CStringGetTextDatum(action);
+	values[1] = ObjectIdGetDatum(relid);
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(column));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT cpt_rules.check_ddl_column($1, $2, $3)", 3, argtypes,
+							   values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "cpt_rules.check_ddl_column failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
 static Oid
 relation_of(RangeVar *rv)
 {
@@ -91,6 +111,10 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 					else if (!at_start && !pc->concurrent)
 						check_ddl("detach", relid, relation_of(pc->name));
 				}
+				break;
+			case AT_AlterColumnType:
+				if (at_start)
+					check_ddl_column("alter column type", relid, cmd->name);
 				break;
 			case AT_AddInherit:
 				if (!at_start)

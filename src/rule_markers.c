@@ -53,7 +53,10 @@ addon_rule_arriving(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	if (!PG_ARGISNULL(1))
+	{
 		on_date = PG_GETARG_DATEADT(1);
+		rules_reject_infinite_date(PG_GETARG_CPT_CODE(0), on_date);
+	}
 	PG_RETURN_BOOL(rules_is_addon(PG_GETARG_CPT_CODE(0), on_date));
 }
 

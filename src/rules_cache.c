@@ -360,6 +360,21 @@ rules_cache_rebuild(void)
 }
 
 void
+rules_reject_infinite_date(CptCode addon, DateADT on_date)
+{
+	char		code[6];
+
+	if (!DATE_NOT_FINITE(on_date) || rules_lookup_addon(addon) == NULL)
+		return;
+	cpt_code_to_cstring(addon, code);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+			 errmsg("date of service %s of add-on code %s is outside the range of the add-on rules",
+					DATE_IS_NOBEGIN(on_date) ? "-infinity" : "infinity", code),
+			 errhint("Give the line a finite date of service, or NULL if it has none.")));
+}
+
+void
 rules_cache_refresh(void)
 {
 	AcceptInvalidationMessages();

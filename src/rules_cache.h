@@ -149,6 +149,12 @@ rules_line_violates(int line, int nlines, const CptCode *codes,
  */
 extern void rules_cache_refresh(void);
 
+/*
+ * An add-on line dated -infinity or infinity: the rules are periods of
+ * finite dates, so such a line can be neither accepted nor rejected.
+ */
+extern void rules_reject_infinite_date(CptCode addon, DateADT on_date);
+
 extern void rules_cache_init(void);
 
 #endif							/* RULES_CACHE_H */
