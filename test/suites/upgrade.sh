@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Upgrade path: CREATE EXTENSION at 1.0, populate, ALTER EXTENSION UPDATE.
+# Upgrade paths: CREATE EXTENSION at an old version, populate, ALTER EXTENSION
+# UPDATE (at once, or one version at a time).
 # Data, rules and triggers must keep working, and the upgraded extension
 # must be indistinguishable from a fresh install of the new version.
 # Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
@@ -10,50 +11,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" cpt_rules.control)
-for db in up_old up_new; do dropdb --if-exists "$db" 2>/dev/null; createdb "$db"; done
-
-q up_old >/dev/null <<'SQL' || { not_ok "populate a 1.0 database"; tap_plan; exit 1; }
-CREATE EXTENSION cpt_rules VERSION '1.0';
-CREATE TABLE claim_lines (line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
-CREATE INDEX ON claim_lines (claim_id);
-CREATE INDEX ON claim_lines (code);
-SELECT cpt_rules.enforce_addon_rule('claim_lines', code => 'code', group_by => '{claim_id}',
-	service_date => 'service_date');
-INSERT INTO cpt_rules.payer_pair (addon, primary_code) VALUES ('0054T', '27447');
-DELETE FROM cpt_rules.aoc_edit WHERE addon = '20934' AND primary_code = '23210';
-INSERT INTO claim_lines (claim_id, service_date, code) VALUES
-	(1, '2024-01-05', '27365'), (1, '2024-01-05', '20933'),
-	(2, '2024-02-01', '27447'), (2, '2024-02-01', '0054T'), (3, '2024-02-01', '99213');
-SQL
-ok "populate a database at version 1.0"
-
-state() {
-	q "$1" <<'SQL'
-SELECT 'edit', count(*), md5(string_agg(e::text, ',' ORDER BY e::text)) FROM cpt_rules.aoc_edit e;
-SELECT 'payer', addon, primary_code FROM cpt_rules.payer_pair ORDER BY 2, 3;
-SELECT 'line', line_id, claim_id, service_date, code FROM claim_lines ORDER BY 1;
-SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'claim_lines'::regclass ORDER BY 2;
-SELECT 'lookup', valid_pairing('20934', '23210'), valid_pairing('0054T', '27447'), is_addon('20933');
-SQL
-}
-state up_old >"$work/before.txt"
-
-check "an update path leads from 1.0 to $latest" \
-	"q up_old -c \"SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '1.0' AND target = '$latest' AND path IS NOT NULL\" | grep -q 1"
-q up_old -c "ALTER EXTENSION cpt_rules UPDATE" && ok "ALTER EXTENSION cpt_rules UPDATE" || not_ok "ALTER EXTENSION cpt_rules UPDATE"
-check "the extension is at version $latest" "[ \"\$(q up_old -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = '$latest' ]"
-state up_old >"$work/after.txt"
-check "data, rules, payer pairs and triggers are unchanged by the update" "diff -u '$work/before.txt' '$work/after.txt'"
-
-rejects() {
-	! q up_old -c "INSERT INTO claim_lines (claim_id, service_date, code) VALUES (9, '2024-03-01', '20933')" 2>/dev/null
-}
-check "after the update an orphan add-on is still rejected" rejects
-check "after the update a valid claim is still accepted" \
-	"q up_old -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')\""
-check "after the update the audit is clean" \
-	"[ \"\$(q up_old -c \"SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')\")\" = 0 ]"
 
 # Every member object of the extension, with its definition and privileges.
 describe() {
@@ -98,19 +55,93 @@ SELECT 'config ' || c::regclass || ' ' || coalesce(f, '')
  WHERE e.extname = 'cpt_rules' ORDER BY 1;
 SQL
 }
+
+dropdb --if-exists up_new 2>/dev/null; createdb up_new
 q up_new -c "CREATE EXTENSION cpt_rules" && ok "a fresh CREATE EXTENSION installs $latest" || not_ok "fresh CREATE EXTENSION"
-if ! describe up_old >"$work/upgraded.txt" || ! describe up_new >"$work/fresh.txt" ||
-	[ "$(wc -l <"$work/fresh.txt")" -lt 100 ]; then
-	not_ok "describe the extension's objects"
-elif diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/diff.txt"; then
-	ok "the updated extension has exactly the objects, definitions and privileges of a fresh $latest ($(wc -l <"$work/fresh.txt") objects)"
-else
-	not_ok "the updated extension differs from a fresh $latest"; head -40 "$work/diff.txt" | sed 's/^/# /'
-fi
-check "the view added in 1.1 lists the rule" \
-	"[ \"\$(q up_old -c \"SELECT group_by FROM cpt_rules.enforced_rules WHERE trigger_name = 'claim_lines_addon_rule_addon'\")\" = '{claim_id}' ]"
-check "cms_date is now truthfully immutable (no stable to_date inside)" \
-	"! q up_old -c \"SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'\" | grep -q to_date"
+describe up_new >"$work/fresh.txt"
+
+state() {
+	q "$1" <<'SQL'
+SELECT 'edit', count(*), md5(string_agg(e::text, ',' ORDER BY e::text)) FROM cpt_rules.aoc_edit e;
+SELECT 'payer', addon, primary_code FROM cpt_rules.payer_pair ORDER BY 2, 3;
+SELECT 'line', line_id, claim_id, service_date, code FROM claim_lines ORDER BY 1;
+SELECT 'lookup', valid_pairing('20934', '23210'), valid_pairing('0054T', '27447'), is_addon('20933');
+SQL
+}
+
+# upgrade_path FROM [STEP...]: a database made at FROM, updated through each STEP
+# (none: straight to the latest), must behave and look like a fresh install.
+upgrade_path() {
+	local from=$1; shift
+	local path="$from -> ${*:-$latest}" db=up_old
+	dropdb --if-exists $db 2>/dev/null; createdb $db
+	q $db >/dev/null <<SQL || { not_ok "$path: populate a $from database"; return; }
+CREATE EXTENSION cpt_rules VERSION '$from';
+CREATE TABLE claim_lines (line_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
+CREATE INDEX ON claim_lines (claim_id);
+CREATE INDEX ON claim_lines (code);
+SELECT cpt_rules.enforce_addon_rule('claim_lines', code => 'code', group_by => '{claim_id}',
+	service_date => 'service_date');
+CREATE TABLE paused (claim_id bigint, code cpt_code);
+SELECT cpt_rules.enforce_addon_rule('paused', code => 'code', group_by => '{claim_id}');
+ALTER TABLE paused DISABLE TRIGGER USER;
+INSERT INTO cpt_rules.payer_pair (addon, primary_code) VALUES ('0054T', '27447');
+DELETE FROM cpt_rules.aoc_edit WHERE addon = '20934' AND primary_code = '23210';
+INSERT INTO claim_lines (claim_id, service_date, code) VALUES
+	(1, '2024-01-05', '27365'), (1, '2024-01-05', '20933'),
+	(2, '2024-02-01', '27447'), (2, '2024-02-01', '0054T'), (3, '2024-02-01', '99213');
+SQL
+	ok "$path: populate a database at version $from"
+	state $db >"$work/before.txt"
+	if [ $# -eq 0 ]; then
+		q $db -c "ALTER EXTENSION cpt_rules UPDATE" 2>"$work/update.err" && ok "$path: ALTER EXTENSION cpt_rules UPDATE" ||
+			{ not_ok "$path: ALTER EXTENSION cpt_rules UPDATE"; sed 's/^/# /' "$work/update.err"; }
+	else
+		for step in "$@"; do
+			q $db -c "ALTER EXTENSION cpt_rules UPDATE TO '$step'" 2>"$work/update.err" && ok "$path: UPDATE TO '$step'" ||
+				{ not_ok "$path: UPDATE TO '$step'"; sed 's/^/# /' "$work/update.err"; }
+		done
+	fi
+	check "$path: the extension is at version $latest" "[ \"\$(q $db -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = '$latest' ]"
+	state $db >"$work/after.txt"
+	check "$path: data, rules and payer pairs are unchanged by the update" "diff -u '$work/before.txt' '$work/after.txt'"
+	check "$path: each rule keeps its name, columns and state, now bound by column number" \
+		"[ \"\$(q $db -c \"SELECT string_agg(format('%s %s %s %s %s %s %s', table_name, rule_name, code_column, group_by, service_date_column, enabled, legacy), '; ' ORDER BY 1) FROM cpt_rules.enforced_rules\")\" = 'claim_lines claim_lines_addon_rule code {claim_id} service_date t f; paused paused_addon_rule code {claim_id}  f f' ]"
+	check "$path: after the update an orphan add-on is still rejected" \
+		"! q $db -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (9, '2024-03-01', '20933')\" 2>/dev/null"
+	check "$path: after the update a valid claim is still accepted" \
+		"q $db -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')\""
+	check "$path: after renaming the columns the rule follows them" \
+		"q $db -c 'ALTER TABLE claim_lines RENAME COLUMN code TO hcpcs' && ! q $db -c \"INSERT INTO claim_lines (claim_id, service_date, hcpcs) VALUES (11, '2024-03-01', '20933')\" 2>/dev/null && q $db -c 'ALTER TABLE claim_lines RENAME COLUMN hcpcs TO code'"
+	check "$path: after the update the audit is clean" \
+		"[ \"\$(q $db -c \"SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')\")\" = 0 ]"
+	if ! describe $db >"$work/upgraded.txt" || [ "$(wc -l <"$work/fresh.txt")" -lt 100 ]; then
+		not_ok "$path: describe the extension's objects"
+	elif diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/diff.txt"; then
+		ok "$path: the updated extension has exactly the objects, definitions and privileges of a fresh $latest ($(wc -l <"$work/fresh.txt") objects)"
+	else
+		not_ok "$path: the updated extension differs from a fresh $latest"; head -40 "$work/diff.txt" | sed 's/^/# /'
+	fi
+	check "$path: an update path leads from $from to $latest" \
+		"q $db -c \"SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '$from' AND target = '$latest' AND path IS NOT NULL\" | grep -q 1"
+	check "$path: cms_date is truthfully immutable (no stable to_date inside)" \
+		"! q $db -c \"SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'\" | grep -q to_date"
+}
+
+upgrade_path 1.0
+upgrade_path 1.0 1.1 "$latest"
+upgrade_path 1.1
+
+# Leaving: drop the rules and convert the columns, and DROP EXTENSION leaves
+# every table and row in place; without that it is refused.
+db=up_old
+check "DROP EXTENSION is refused while a rule and cpt_code columns exist" \
+	"! q $db -c 'DROP EXTENSION cpt_rules' 2>/dev/null"
+check "after drop_addon_rule and converting the columns, DROP EXTENSION leaves the rows" \
+	"q $db -c \"SELECT cpt_rules.drop_addon_rule(r.table_name, r.rule_name) FROM cpt_rules.enforced_rules r\" >/dev/null &&
+	 q $db -c 'ALTER TABLE claim_lines ALTER COLUMN code TYPE text' -c 'ALTER TABLE paused ALTER COLUMN code TYPE text' &&
+	 q $db -c 'DROP EXTENSION cpt_rules' && [ \"\$(q $db -c 'SELECT count(*) FROM claim_lines')\" = 7 ]"
 
 for db in up_old up_new; do dropdb --if-exists "$db"; done
 tap_plan
