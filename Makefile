@@ -9,6 +9,7 @@ OBJS = \
 	src/rules_selectivity.o \
 	src/rule_info.o \
 	src/rule_markers.o \
+	src/group_map.o \
 	src/group_check.o \
 	src/addon_trigger.o \
 	src/rule_sql.o \
@@ -63,4 +64,11 @@ installcheck-isolation:
 	@mkdir -p build/regress build/isolation
 	$(if $(ISOLATION),$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION),@echo "no isolation tests")
 
-.PHONY: installcheck-regress installcheck-isolation
+# The same specs against hash- and range-partitioned claim tables.
+installcheck-isolation-partitioned:
+	@rm -rf build/isolation-partitioned
+	$(pg_isolation_regress_installcheck) --inputdir=build/isolation-partitioned \
+		--outputdir=build/isolation-partitioned/out --load-extension=cpt_rules \
+		$$(bash test/partitioned_specs.sh $(CURDIR)/build/isolation-partitioned)
+
+.PHONY: installcheck-regress installcheck-isolation installcheck-isolation-partitioned

@@ -8892,6 +8892,9 @@ BEGIN
 	  FROM pg_temp.cpt_rules_refresh_check c
 	 WHERE c.problem IS NULL;
 
+	-- temporary tables have no statistics until analyzed: the checks below join them to themselves
+	ANALYZE pg_temp.cpt_rules_refresh_new;
+
 	-- Row-level problems, then problems between rows.
 	WITH problems AS (
 		SELECT c.line, c.problem FROM pg_temp.cpt_rules_refresh_check c WHERE c.problem IS NOT NULL

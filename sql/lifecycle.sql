@@ -102,6 +102,25 @@ SELECT tgrelid::regclass, tgname FROM pg_trigger WHERE tgname LIKE 'ranged%trunc
 SELECT cpt_rules.drop_addon_rule('ranged');
 SELECT count(*) AS left_behind FROM pg_trigger WHERE tgname LIKE 'ranged%';
 
+-- without an index, a statement writing many claims maps the table's groups
+-- once (after a few probes); the map is a hint, checked against the table
+CREATE TABLE unindexed (claim_id int, code cpt_code);
+SELECT cpt_rules.enforce_addon_rule('unindexed', code => 'code', group_by => '{claim_id}');
+INSERT INTO unindexed SELECT g, c::cpt_code FROM generate_series(1, 50) g, unnest('{27365,20933}'::text[]) c;
+INSERT INTO unindexed SELECT g, '20933' FROM generate_series(51, 60) g
+	UNION ALL SELECT g, '27365' FROM generate_series(51, 59) g;
+BEGIN;
+INSERT INTO unindexed SELECT g, c::cpt_code FROM generate_series(61, 80) g, unnest('{20933,99213}'::text[]) c;
+INSERT INTO unindexed SELECT g, '27365' FROM generate_series(61, 80) g WHERE g <> 70;
+COMMIT;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO unindexed SELECT g, c::cpt_code FROM generate_series(81, 90) g, unnest('{20933,27645}'::text[]) c;
+DELETE FROM unindexed WHERE claim_id = 85 AND code = '27645';
+COMMIT;
+SELECT count(*) AS lines, count(DISTINCT claim_id) AS claims FROM unindexed;
+SELECT * FROM cpt_rules.addon_rule_violations('unindexed', 'code', '{claim_id}');
+
 -- refreshing: an empty file is refused; a rule change that breaks stored claims says how many
 CREATE TEMP TABLE aoc_empty (LIKE cpt_rules.cms_aoc_file);
 SELECT count(*) FROM cpt_rules.refresh_cms_edits('aoc_empty');

@@ -23,6 +23,7 @@
 
 #include "addon_trigger.h"
 #include "group_check.h"
+#include "group_map.h"
 #include "rule_info.h"
 #include "rules_cache.h"
 
@@ -44,6 +45,7 @@ void
 addon_trigger_init(void)
 {
 	rule_info_init();
+	group_map_init();
 }
 
 /* "(claim_id, line_date)=(7, 2026-01-05)", with the columns' current names */

@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "group_check.h"
+#include "group_map.h"
 
 #include "access/genam.h"
 #include "access/relation.h"
@@ -35,6 +36,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -180,13 +182,13 @@ line_code_date(const ProbeTarget *t, TupleTableSlot *slot, CptCode *code,
 }
 
 static void
-serialization_failure(Relation rel)
+serialization_failure(Oid rootid)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg("could not serialize access due to concurrent update"),
 			 errdetail("A line of the same group of table \"%s\" was changed by a concurrent transaction.",
-					   RelationGetRelationName(rel)),
+					   get_rel_name(rootid)),
 			 errhint("The transaction might succeed if retried.")));
 }
 
@@ -195,7 +197,7 @@ serialization_failure(Relation rel)
  * transaction that committed meanwhile, and the group must be read again.
  */
 static bool
-lock_line(Relation trel, ItemPointer tid, Snapshot snapshot)
+lock_line(const RuleInfo *info, Relation trel, ItemPointer tid, Snapshot snapshot)
 {
 	TupleTableSlot *lockslot = table_slot_create(trel, NULL);
 	TM_FailureData tmfd;
@@ -213,7 +215,7 @@ lock_line(Relation trel, ItemPointer tid, Snapshot snapshot)
 		case TM_Updated:
 		case TM_Deleted:
 			if (IsolationUsesXactSnapshot())
-				serialization_failure(trel);
+				serialization_failure(info->rootid);
 			return false;
 		default:
 			elog(ERROR, "unexpected result %d locking a line of \"%s\"",
@@ -245,9 +247,54 @@ find_primary_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
 	line_code_date(&fp->info->targets[t], slot, &code, &code_isnull, &date, &date_isnull);
 	if (code_isnull || !rules_primary_eligible(fp->rule, fp->any_listed, code, fp->on_date))
 		return VISIT_CONTINUE;
-	if (line_is_ours(slot) || lock_line(trel, &slot->tts_tid, snapshot))
+	if (line_is_ours(slot) || lock_line(fp->info, trel, &slot->tts_tid, snapshot))
 		return VISIT_STOP;
 	return VISIT_RESTART;
+}
+
+/*
+ * Without an index: the group map's candidates first, each validated
+ * against the table, then the table itself.
+ */
+static VisitResult
+find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *values,
+					   const bool *isnull, Snapshot snapshot)
+{
+	GroupMap   *map = group_map_for(fp->info, t, trel);
+	VisitResult result;
+
+	if (map != NULL)
+	{
+		int			n;
+		const MapLine *lines = group_map_lines(map, fp->info, values, isnull, &n);
+		TupleTableSlot *slot = NULL;
+		bool		found = false;
+
+		for (int i = 0; i < n && !found; i++)
+		{
+			ItemPointerData tid = lines[i].tid;
+			DateADT		on_date = fp->on_date;
+
+			if (!rules_primary_eligible(fp->rule, fp->any_listed, lines[i].code, on_date))
+				continue;
+			if (lines[i].ours)
+			{
+				if (slot == NULL)
+					slot = table_slot_create(trel, NULL);
+				found = table_tuple_fetch_row_version(trel, &tid, snapshot, slot);
+			}
+			else
+				found = lock_line(fp->info, trel, &tid, snapshot);
+		}
+		if (slot)
+			ExecDropSingleTupleTableSlot(slot);
+		if (found)
+			return VISIT_STOP;
+	}
+	result = scan_group(fp->info, trel, t, values, isnull, snapshot, find_primary_visit, fp);
+	if (map != NULL && result != VISIT_CONTINUE)
+		group_map_stale(map);
+	return result;
 }
 
 ProbeResult
@@ -277,8 +324,11 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 				UnregisterSnapshot(snapshot);
 				return PROBE_STALE;
 			}
-			result = scan_group(info, trel, t, values, isnull, snapshot,
-								find_primary_visit, &fp);
+			if (!OidIsValid(info->targets[t].indexoid))
+				result = find_primary_unindexed(&fp, trel, t, values, isnull, snapshot);
+			else
+				result = scan_group(info, trel, t, values, isnull, snapshot,
+									find_primary_visit, &fp);
 			close_target(trel, rel);
 		}
 		UnregisterSnapshot(snapshot);
@@ -391,7 +441,7 @@ group_check_all(RuleInfo *info, Relation rel, const Datum *values,
 			}
 			if (j >= 0 && !lines->ours[j] && !locked[j])
 			{
-				if (!lock_line(trels[lines->target[j]], &lines->tids[j], snapshot))
+				if (!lock_line(info, trels[lines->target[j]], &lines->tids[j], snapshot))
 					restart = true;
 				locked[j] = true;
 			}

@@ -2,7 +2,10 @@
 # build and install the extension, run a throwaway PostgreSQL cluster.
 # Source it; do not run it.
 
-PG_MAJOR=15
+# The PostgreSQL major version to build and test against: the machine's own
+# (15 on Debian 12) unless CPT_RULES_PG says otherwise (test/pg_root.sh sets
+# it inside a Debian root that has that version).
+PG_MAJOR=${CPT_RULES_PG:-15}
 PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
 export PG_CONFIG=$PGBIN/pg_config
 export PATH=$PGBIN:$PATH
@@ -28,9 +31,12 @@ ensure_packages() {
 BASE_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-client-$PG_MAJOR
 	build-essential)
 
+# Files an earlier install left behind are removed first, so that a script
+# missing from this tree cannot be found there.
 build_and_install() {
 	make -s clean >/dev/null
-	make -s PG_CONFIG="$PG_CONFIG"
+	make -s PG_CONFIG="$PG_CONFIG" || return 1
+	as_root rm -f "$("$PG_CONFIG" --sharedir)"/extension/cpt_rules[-.]*
 	as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 

@@ -18,7 +18,7 @@ MAX_LEN=${FUZZ_MAX_LEN:-128}
 MAX_TIME=${FUZZ_MAX_TIME:-900}
 NAME="fuzz cpt_code_parse"
 
-ensure_packages clang libclang-rt-14-dev
+ensure_packages clang libclang-rt-dev
 CLANG=${CLANG:-}
 if [ -z "$CLANG" ]; then
 	for c in clang clang-14; do

@@ -28,7 +28,11 @@ for _ in $(seq 1 120); do
 	sleep 1
 done
 
-if PGHOST=$vg PGPORT=$port make -s installcheck-regress >"$vg/regress.out" 2>&1; then
+# All regression tests but refresh: it is plpgsql and SQL over 7,743 rows
+# (ten minutes under valgrind), and the C it reaches, the rules cache, is
+# exercised by the rules test.
+regress=$(sed -n 's/^REGRESS = //p' Makefile | sed 's/\brefresh\b//')
+if PGHOST=$vg PGPORT=$port make -s installcheck-regress REGRESS="$regress" >"$vg/regress.out" 2>&1; then
 	ok "regression suite passes under valgrind"
 else
 	not_ok "regression suite passes under valgrind"; grep -E "FAILED|failed" "$vg/regress.out" | sed 's/^/# /'
@@ -45,7 +49,7 @@ cleanup
 errors=0
 for f in "$vg"/vg.*.log; do
 	[ -e "$f" ] || continue
-	awk -v RS= '/cpt_rules|cpt_code|rules_cache|addon_trigger|group_reader|checked_groups/' "$f" >>"$vg/ours.txt"
+	awk -v RS= '/cpt_rules|cpt_code|rules_|addon_|rule_info|rule_markers|rule_sql|group_check|group_map|ddl_guard/' "$f" >>"$vg/ours.txt"
 done 2>/dev/null
 [ -f "$vg/ours.txt" ] && errors=$(grep -c "^==[0-9]*== [A-Z]" "$vg/ours.txt")
 total=$(cat "$vg"/vg.*.log 2>/dev/null | grep -c "^==[0-9]*== [A-Z][a-z]" || true)

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Cost of the add-on rule on every table layout, each ratio measured side by
+# side in one run (rule / no rule, same statement, same data, medians of
+# ROUNDS alternating runs), on a throwaway cluster with default settings:
+#
+#   plain     a table with primary key (claim_id, line)
+#   hash      16 partitions by hash of claim_id, primary key (claim_id, line)
+#   range     24 monthly partitions by service date, index on claim_id;
+#             one claim in ten spans two months
+#   noindex   no index on the group column: 5k and 10k claims per statement
+#   giant     one claim of 10k and of 20k lines, half of them 20933
+#
+# Each load is one INSERT ... SELECT of 100k lines in autocommit (20k claims
+# of 5 lines, a quarter carrying 20933 beside a primary), timed with its
+# COMMIT, where the deferred checks run.  Printed: the ratio, the target,
+# and the rule's cost per claim holding an add-on.
+#
+# Usage: test/bench/table_layouts.sh    (BENCH_ROUNDS=N, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+ROUNDS=${BENCH_ROUNDS:-3}
+ensure_packages "${BASE_PACKAGES[@]}" bc
+build_and_install >/dev/null
+start_cluster
+trap stop_cluster EXIT
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+q -c "CREATE EXTENSION cpt_rules"
+
+# make_table NAME LAYOUT: an empty claim-lines table of that layout
+make_table() {
+	local t=$1 layout=$2
+	q -c "DROP TABLE IF EXISTS $t"
+	case $layout in
+	plain|noindex|giant)
+		q -c "CREATE TABLE $t (claim_id bigint NOT NULL, line int NOT NULL, service_date date NOT NULL, code cpt_code)"
+		[ "$layout" = noindex ] || q -c "ALTER TABLE $t ADD PRIMARY KEY (claim_id, line)" ;;
+	hash)
+		q -c "CREATE TABLE $t (claim_id bigint NOT NULL, line int NOT NULL, service_date date NOT NULL, code cpt_code,
+				PRIMARY KEY (claim_id, line)) PARTITION BY HASH (claim_id)"
+		for i in $(seq 0 15); do
+			q -c "CREATE TABLE ${t}_$i PARTITION OF $t FOR VALUES WITH (MODULUS 16, REMAINDER $i)"
+		done ;;
+	range)
+		q -c "CREATE TABLE $t (claim_id bigint NOT NULL, line int NOT NULL, service_date date NOT NULL, code cpt_code)
+				PARTITION BY RANGE (service_date)"
+		for m in $(seq 0 23); do
+			q -c "CREATE TABLE ${t}_$m PARTITION OF $t FOR VALUES FROM ('2024-01-01'::date + interval '$m months')
+					TO ('2024-01-01'::date + interval '$((m + 1)) months')"
+		done
+		q -c "CREATE INDEX ON $t (claim_id)" ;;
+	esac
+}
+
+# load_sql NCLAIMS LINES_PER_CLAIM: claims of that many lines, a quarter with
+# 20933 on the last line and its primary 27365 on the first; in a tenth of
+# the claims the last line falls in the next month
+load_sql() {
+	local n=$1 per=$2
+	echo "INSERT INTO %T SELECT c, l,
+		date '2024-01-01' + (c * 7) % 700 + CASE WHEN c % 10 = 0 AND l = $per THEN 31 ELSE 0 END,
+		CASE WHEN c % 4 = 0 AND l = $per THEN '20933'
+			 WHEN c % 4 = 0 AND l = 1 THEN '27365'
+			 ELSE (ARRAY['99213','36415','85025','80053','99214'])[1 + (c + l) % 5] END::cpt_code
+	  FROM generate_series(1, $n) c, generate_series(1, $per) l"
+}
+
+# giant_sql LINES: one claim, half of its lines 20933, the rest primaries
+giant_sql() {
+	echo "INSERT INTO %T SELECT 1, l, date '2024-06-01',
+		CASE WHEN l % 2 = 0 THEN '20933' ELSE '27365' END::cpt_code FROM generate_series(1, $1) l"
+}
+
+# time_load TABLE LAYOUT RULE SQL: seconds for the statement into a fresh table
+time_load() {
+	local t=$1 layout=$2 rule=$3 sql=$4 start end
+	make_table "$t" "$layout"
+	if [ "$rule" = yes ]; then
+		q -c "SELECT cpt_rules.enforce_addon_rule('$t', code => 'code', group_by => '{claim_id}',
+				service_date => 'service_date')" >/dev/null 2>&1
+	fi
+	q -c "CHECKPOINT"
+	start=$(date +%s%N)
+	q -c "${sql//%T/$t}"
+	end=$(date +%s%N)
+	echo "scale=6; ($end - $start) / 1000000000" | bc
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+# measure LAYOUT SQL: median seconds without and with the rule, alternating
+measure() {
+	local layout=$1 sql=$2 without=() with=()
+	for r in $(seq "$ROUNDS"); do
+		without+=("$(time_load bench_off "$layout" no "$sql")")
+		with+=("$(time_load bench_on "$layout" yes "$sql")")
+	done
+	echo "$(printf '%s\n' "${without[@]}" | median) $(printf '%s\n' "${with[@]}" | median)"
+}
+
+printf '%-44s %9s %9s %7s %8s %14s\n' "shape" "no rule" "rule" "ratio" "target" "us/add-on claim"
+report() {	# NAME TARGET ADDON_CLAIMS OFF ON
+	local ratio us
+	ratio=$(echo "scale=3; $5 / $4" | bc)
+	us=$(echo "scale=1; ($5 - $4) * 1000000 / $3" | bc)
+	printf '%-44s %8.3fs %8.3fs %6.2fx %8s %14s\n' "$1" "$4" "$5" "$ratio" "$2" "$us"
+}
+
+read -r off on < <(measure plain "$(load_sql 20000 5)")
+report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on"
+read -r off on < <(measure hash "$(load_sql 20000 5)")
+report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on"
+read -r off on < <(measure range "$(load_sql 20000 5)")
+report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on"
+
+read -r off5 on5 < <(measure noindex "$(load_sql 5000 5)")
+report "no index, 5k claims" "" 1250 "$off5" "$on5"
+read -r off10 on10 < <(measure noindex "$(load_sql 10000 5)")
+report "no index, 10k claims" "" 2500 "$off10" "$on10"
+printf '%-44s %39s\n' "  no index: rule cost 10k / 5k claims" \
+	"$(echo "scale=2; ($on10 - $off10) / ($on5 - $off5)" | bc)x (target <= 2.2)"
+
+read -r offg1 ong1 < <(measure giant "$(giant_sql 10000)")
+report "one claim, 10k lines" "" 1 "$offg1" "$ong1"
+read -r offg2 ong2 < <(measure giant "$(giant_sql 20000)")
+report "one claim, 20k lines" "" 1 "$offg2" "$ong2"
+printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
+	"$(echo "scale=2; ($ong2 - $offg2) / ($ong1 - $offg1)" | bc)x (target <= 2.2)"
