@@ -24,8 +24,9 @@ esac
 
 roots=${CPT_RULES_ROOTS:-/var/cache/cpt_rules-roots}
 root=$roots/$suite
-mirror=$(grep -hoE 'https?://[^ ]*debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
-	grep -v security | head -1)
+# the machine's own Debian mirror (deb lines or deb822 URIs), not its security one
+mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+	sed -nE 's,^(deb(-src)?( \[[^]]*\])?|URIs:) +(https?://[^ ]+).*,\4,p' | grep -v security | sed -n 1p || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 
 if [ ! -e "$root/.cpt_rules-root" ]; then
