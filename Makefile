@@ -25,9 +25,9 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).c
 PREVVERSION = 1.1
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/released/*.sql)
-EXTRA_CLEAN = $(DATA_built)
+EXTRA_CLEAN = $(DATA_built) META.json
 
-REGRESS = cpt_code rules refresh constraint security trust lifecycle
+REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules
@@ -40,6 +40,11 @@ PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-in
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXN's metadata carries the same version.
+all: META.json
+META.json: META.json.in $(EXTENSION).control
+	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
 
 INSTALL_PARTS = src/sql/header.sql src/sql/type.sql src/sql/rules.sql src/sql/refresh.sql \
 	src/sql/constraint.sql src/sql/refresh_edits.sql

@@ -121,6 +121,23 @@ COMMIT;
 SELECT count(*) AS lines, count(DISTINCT claim_id) AS claims FROM unindexed;
 SELECT * FROM cpt_rules.addon_rule_violations('unindexed', 'code', '{claim_id}');
 
+-- a parallel query's workers read the rules too, right after a rule change
+CREATE TABLE par AS SELECT g, (ARRAY['20933', '99213'])[1 + g % 2]::cpt_code AS code FROM generate_series(1, 20000) g;
+ANALYZE par;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+BEGIN;
+INSERT INTO cpt_rules.payer_pair (addon, primary_code) VALUES ('0054T', '99213');
+SELECT count(*) FILTER (WHERE is_addon(code)) AS addons, count(*) FILTER (WHERE valid_pairing('0054T', code)) AS pairs FROM par;
+ROLLBACK;
+SELECT count(*) FILTER (WHERE valid_pairing('0054T', code)) AS pairs FROM par;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
 -- refreshing: an empty file is refused; a rule change that breaks stored claims says how many
 CREATE TEMP TABLE aoc_empty (LIKE cpt_rules.cms_aoc_file);
 SELECT count(*) FROM cpt_rules.refresh_cms_edits('aoc_empty');

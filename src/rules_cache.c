@@ -14,6 +14,8 @@
 
 #include "rules_cache.h"
 
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -43,6 +45,7 @@ typedef struct RulesCache
 static RulesCache cache;
 RulesTable	rules_table;
 static uint64 invalidation_count = 0;
+static bool provisional = false;	/* built from a parallel query's snapshot */
 
 static inline bool
 primary_rule_applies(const AddonRule *rule, const PrimaryRule *p,
@@ -200,6 +203,7 @@ rules_cache_build(void)
 	uint32		capacity = 64;
 	Oid			nsp;
 	SPIPlanPtr	plan;
+	int			rc;
 
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -226,9 +230,24 @@ rules_cache_build(void)
 	 * transaction outlives it.
 	 */
 	plan = SPI_prepare(load_query, 0, NULL);
-	if (plan == NULL ||
-		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							 true, false, 0) != SPI_OK_SELECT)
+	if (plan == NULL)
+		elog(ERROR, "could not read the add-on code rules");
+	if (IsInParallelMode())
+	{
+		/*
+		 * A parallel query cannot take a new snapshot: read the query's, and
+		 * keep the result no longer than this transaction.
+		 */
+		provisional = true;
+		rc = SPI_execute_plan(plan, NULL, NULL, true, 0);
+	}
+	else
+	{
+		provisional = false;
+		rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								  true, false, 0);
+	}
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the add-on code rules");
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
@@ -380,10 +399,22 @@ rules_cache_refresh(void)
 	AcceptInvalidationMessages();
 }
 
+static void
+rules_xact_callback(XactEvent event, void *arg)
+{
+	if (provisional && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+						event == XACT_EVENT_PREPARE))
+	{
+		rules_table.valid = false;
+		provisional = false;
+	}
+}
+
 void
 rules_cache_init(void)
 {
 	CacheRegisterRelcacheCallback(rules_invalidate_callback, (Datum) 0);
+	RegisterXactCallback(rules_xact_callback, NULL);
 }
 
 /*

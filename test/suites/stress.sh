@@ -102,8 +102,45 @@ auditor_script() {
 	}'
 }
 
-for level in "read committed" "repeatable read" "serializable"; do
-	tag=${level// /_}
+# ddl_script: the DDL client of the partitioned round.  It detaches and
+# re-attaches the partition holding 27645 and 99213 (refused with 23514
+# whenever a claim relies on a primary there), changes the rules and rolls
+# the change back (no check may see it), and adds and removes a payer pair
+# no claim uses (every check must keep working across the invalidations).
+ddl_script() {
+	awk -v seed="$1" 'BEGIN {
+		srand(seed);
+		print "\\set VERBOSITY sqlstate";
+		for (t = 0; t < 5000; t++) {
+			print "SELECT clock_timestamp() >= :'"'"'deadline'"'"'::timestamptz AS stop \\gset";
+			print "\\if :stop";
+			print "\\q";
+			print "\\endif";
+			r = rand();
+			if (r < 0.4) {
+				print "BEGIN;";
+				print "ALTER TABLE stress.claim_lines DETACH PARTITION stress.claim_lines_high;";
+				print "SELECT pg_sleep(0.01) AS paused \\gset";
+				print "ALTER TABLE stress.claim_lines ATTACH PARTITION stress.claim_lines_high FOR VALUES FROM ('"'"'27500'"'"') TO (MAXVALUE);";
+				print "COMMIT;";
+			} else if (r < 0.7) {
+				print "BEGIN;";
+				print "DELETE FROM cpt_rules.aoc_edit WHERE addon IN ('"'"'20933'"'"', '"'"'22552'"'"');";
+				print "SELECT pg_sleep(0.02) AS paused \\gset";
+				print "ROLLBACK;";
+			} else {
+				print "INSERT INTO cpt_rules.payer_pair (addon, primary_code) VALUES ('"'"'0054T'"'"', '"'"'99213'"'"');";
+				print "DELETE FROM cpt_rules.payer_pair WHERE addon = '"'"'0054T'"'"';";
+			}
+			print "SELECT pg_sleep(0.05) AS paused \\gset";
+		}
+	}'
+}
+
+# run_round LEVEL TAG [ddl]: the clients (and, with ddl, the DDL client) on
+# the same 20 valid claims for $seconds at one isolation level
+run_round() {
+	local level=$1 tag=$2 ddl=${3:-}
 	# the same 20 valid claims at the start of each level
 	q >/dev/null <<SQL
 TRUNCATE stress.claim_lines;
@@ -123,13 +160,19 @@ SQL
 			>"$work/$tag.$c.out" 2>"$work/$tag.$c.err" &
 		pids+=($!)
 	done
+	if [ -n "$ddl" ]; then
+		ddl_script "$((seed * 10))" >"$work/ddl.sql"
+		psql -X -d "$db" -v deadline="$deadline" -f "$work/ddl.sql" \
+			>"$work/$tag.ddl.out" 2>"$work/$tag.ddl.err" &
+		pids+=($!)
+	fi
 	auditor_script >"$work/auditor.sql"
 	psql -X -q -At -d "$db" -v deadline="$deadline" -f "$work/auditor.sql" >"$work/$tag.audits" 2>&1 &
 	pids+=($!)
 	for pid in "${pids[@]}"; do wait "$pid"; done
 	unset PGOPTIONS
 
-	committed=$(cat "$work/$tag".*.out | grep -cx COMMIT)
+	committed=$(cat "$work/$tag".[0-9]*.out | grep -cx COMMIT)
 	errors=$(cat "$work/$tag".*.err | grep -o 'ERROR:  [0-9A-Z]\{5\}' | awk '{print $2}')
 	n23514=$(grep -cx 23514 <<<"$errors")
 	n40001=$(grep -cx 40001 <<<"$errors")
@@ -143,8 +186,9 @@ SQL
 	audits=$(grep -c . "$work/$tag.audits")
 	violations=$(awk '$1 ~ /^[0-9]+$/ { if ($1 > max) max = $1; next } { bad = 1 } END { print bad ? "?" : max + 0 }' "$work/$tag.audits")
 	lines=$(q -c "SELECT count(*) || ' lines in ' || count(DISTINCT claim_id) || ' claims' FROM stress.claim_lines")
-	echo "# $level: $lines at the end; 23514: $n23514, 40001: $n40001, 40P01: $n40P01"
-	msg="stress $level: $committed transactions committed, $failed failed with 23514/40001/40P01, $violations violations in $audits audits"
+	echo "# $level${ddl:+, partitioned, with DDL}: $lines at the end; 23514: $n23514, 40001: $n40001, 40P01: $n40P01"
+	[ -n "$ddl" ] && echo "# DDL client: $(grep -cx COMMIT "$work/$tag.ddl.out") detach/attach committed, $(grep -cx ROLLBACK "$work/$tag.ddl.out") rule changes rolled back"
+	msg="stress $level${ddl:+, range-partitioned, with partition DDL and rule changes}: $committed transactions committed, $failed failed with 23514/40001/40P01, $violations violations in $audits audits"
 	if [ "$shown" != "$level" ]; then
 		not_ok "$msg (default_transaction_isolation was '$shown')"
 	elif [ -n "$unexpected" ]; then
@@ -157,7 +201,28 @@ SQL
 	else
 		ok "$msg"
 	fi
+
+}
+
+for level in "read committed" "repeatable read" "serializable"; do
+	run_round "$level" "${level// /_}"
 done
+
+# The same clients on a range-partitioned table (claims span partitions),
+# with a DDL client detaching and attaching partitions and changing rules.
+q >/dev/null <<'SQL' || not_ok "set up the partitioned table"
+DROP TABLE stress.claim_lines;
+CREATE TABLE stress.claim_lines (line_id bigserial, claim_id int NOT NULL, code cpt_code)
+	PARTITION BY RANGE (code);
+CREATE TABLE stress.claim_lines_low PARTITION OF stress.claim_lines FOR VALUES FROM (MINVALUE) TO ('25000');
+CREATE TABLE stress.claim_lines_mid PARTITION OF stress.claim_lines FOR VALUES FROM ('25000') TO ('27500');
+CREATE TABLE stress.claim_lines_high PARTITION OF stress.claim_lines FOR VALUES FROM ('27500') TO (MAXVALUE);
+CREATE TABLE stress.claim_lines_none PARTITION OF stress.claim_lines DEFAULT;
+CREATE INDEX ON stress.claim_lines (claim_id);
+CREATE INDEX ON stress.claim_lines (line_id);
+SELECT cpt_rules.enforce_addon_rule('stress.claim_lines', code => 'code', group_by => '{claim_id}');
+SQL
+run_round "read committed" partitioned ddl
 
 q -c "SELECT 1" >/dev/null && ok "server still answers" || not_ok "server still answers"
 dropdb --if-exists "$db"

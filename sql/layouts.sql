@@ -1,0 +1,106 @@
+-- The same claims get the same verdicts whatever the table layout: plain,
+-- hash-partitioned by the claim, range-partitioned by month (claims span
+-- months), and without an index.  Random claims (fixed seed), each written
+-- and then partly deleted one statement at a time under IMMEDIATE.
+SET datestyle = ISO;
+SET client_min_messages = warning;
+CREATE SCHEMA layouts;
+SET search_path = layouts, public;
+
+SELECT setseed(0.4242);
+CREATE TABLE src AS
+SELECT c AS claim_id, l AS line,
+	   date '2024-01-20' + floor(random() * 70)::int AS service_date,
+	   (ARRAY['20933','27365','27645','99292','99291','22614','22600','G2212','99215',
+			  '0054T','99213','36415','20934','23210'])[1 + floor(random() * 14)::int]::cpt_code AS code
+  FROM generate_series(1, 400) c, generate_series(1, 1 + (c * 7) % 5) l;
+
+CREATE TABLE plain (claim_id int, line int, service_date date, code cpt_code);
+CREATE INDEX ON plain (claim_id);
+CREATE TABLE hashed (claim_id int, line int, service_date date, code cpt_code) PARTITION BY HASH (claim_id);
+CREATE TABLE hashed_0 PARTITION OF hashed FOR VALUES WITH (MODULUS 3, REMAINDER 0);
+CREATE TABLE hashed_1 PARTITION OF hashed FOR VALUES WITH (MODULUS 3, REMAINDER 1);
+CREATE TABLE hashed_2 PARTITION OF hashed FOR VALUES WITH (MODULUS 3, REMAINDER 2);
+CREATE INDEX ON hashed (claim_id);
+CREATE TABLE ranged (claim_id int, line int, service_date date, code cpt_code) PARTITION BY RANGE (service_date);
+CREATE TABLE ranged_01 PARTITION OF ranged FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE ranged_02 PARTITION OF ranged FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE TABLE ranged_03 PARTITION OF ranged FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
+CREATE INDEX ON ranged (claim_id);
+CREATE TABLE unindexed (claim_id int, line int, service_date date, code cpt_code);
+SELECT cpt_rules.enforce_addon_rule(t, code => 'code', group_by => '{claim_id}', service_date => 'service_date')
+  FROM unnest('{plain,hashed,ranged,unindexed}'::regclass[]) t;
+
+-- verdicts(t): write each claim in one statement, then delete every third
+-- line; one row per statement with its outcome, the table's name left out
+CREATE FUNCTION verdicts(t regclass) RETURNS TABLE (step text, outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	c int;
+	r record;
+BEGIN
+	SET CONSTRAINTS ALL IMMEDIATE;
+	FOR c IN SELECT DISTINCT s.claim_id FROM src s ORDER BY 1 LOOP
+		step := 'insert claim ' || c;
+		BEGIN
+			EXECUTE format('INSERT INTO %s SELECT * FROM layouts.src WHERE claim_id = $1', t) USING c;
+			outcome := 'ok';
+		EXCEPTION WHEN check_violation THEN
+			outcome := regexp_replace(SQLERRM, 'of table "[^"]*"', 'of the table');
+		END;
+		RETURN NEXT;
+	END LOOP;
+	FOR r IN SELECT s.claim_id, s.line FROM src s WHERE (s.claim_id + s.line) % 3 = 0 ORDER BY 1, 2 LOOP
+		step := format('delete line %s.%s', r.claim_id, r.line);
+		BEGIN
+			EXECUTE format('DELETE FROM %s WHERE claim_id = $1 AND line = $2', t) USING r.claim_id, r.line;
+			outcome := 'ok';
+		EXCEPTION WHEN check_violation THEN
+			outcome := regexp_replace(SQLERRM, 'of table "[^"]*"', 'of the table');
+		END;
+		RETURN NEXT;
+	END LOOP;
+END $$;
+
+CREATE TABLE results AS
+SELECT t::text AS layout, v.* FROM unnest('{plain,hashed,ranged,unindexed}'::regclass[]) t, verdicts(t) v;
+
+-- every layout agrees with the plain table, step by step
+SELECT layout, count(*) AS steps,
+	   count(*) FILTER (WHERE outcome = 'ok') AS accepted,
+	   count(*) FILTER (WHERE outcome <> 'ok') AS rejected,
+	   count(*) FILTER (WHERE outcome IS DISTINCT FROM
+						(SELECT p.outcome FROM results p WHERE p.layout = 'plain' AND p.step = r.step)) AS disagree
+  FROM results r GROUP BY layout ORDER BY layout;
+-- the claims that span months, and the rejections among them
+SELECT count(*) AS spanning_claims FROM (SELECT claim_id FROM src GROUP BY 1
+	HAVING count(DISTINCT date_trunc('month', service_date)) > 1) s;
+SELECT step, outcome FROM results WHERE layout = 'plain' AND outcome <> 'ok' ORDER BY step LIMIT 5;
+-- and what was committed is the same everywhere, and clean
+SELECT (SELECT count(*) FROM plain) AS plain, (SELECT count(*) FROM hashed) AS hashed,
+	   (SELECT count(*) FROM ranged) AS ranged, (SELECT count(*) FROM unindexed) AS unindexed,
+	   (SELECT count(*) FROM (SELECT * FROM plain EXCEPT SELECT * FROM ranged) d) AS plain_not_ranged,
+	   (SELECT count(*) FROM (SELECT * FROM plain EXCEPT SELECT * FROM hashed) d) AS plain_not_hashed,
+	   (SELECT count(*) FROM (SELECT * FROM plain EXCEPT SELECT * FROM unindexed) d) AS plain_not_unindexed;
+SELECT t, count(v.*) AS violations
+  FROM unnest('{plain,hashed,ranged,unindexed}'::regclass[]) t
+  LEFT JOIN LATERAL cpt_rules.addon_rule_violations(t, 'code', '{claim_id}', 'service_date') v ON true
+ GROUP BY t ORDER BY t::text;
+
+-- A valid claim within one month reads only its own partition's index:
+-- the others' scan counters do not move.
+SELECT pg_stat_force_next_flush();
+CREATE TEMP TABLE scans_before AS
+	SELECT relname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = 'layouts' AND relname LIKE 'ranged_%';
+BEGIN;
+INSERT INTO ranged VALUES (9001, 1, '2024-02-10', '27365'), (9001, 2, '2024-02-10', '20933');
+COMMIT;
+SELECT pg_stat_force_next_flush();
+SELECT pg_sleep(0.1);
+SELECT pg_stat_clear_snapshot();
+SELECT a.relname, a.idx_scan - b.idx_scan AS scans
+  FROM pg_stat_user_indexes a JOIN scans_before b USING (relname)
+ WHERE a.schemaname = 'layouts' ORDER BY 1;
+
+RESET search_path;
+DROP SCHEMA layouts CASCADE;
