@@ -60,6 +60,11 @@ $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 	{ sed 's/@VERSION@/$(EXTVERSION)/g; s/@PREVVERSION@/$(PREVVERSION)/g' src/sql/upgrade-header.sql; \
 	  cat $(wordlist 2, 99, $(UPGRADE_PARTS)); } > $@.tmp && mv $@.tmp $@
 
+# pg_regress writes its results under build/ (REGRESS_OPTS).
+installcheck: | build/regress
+build/regress build/isolation:
+	mkdir -p $@
+
 # Separate entry points so the test runner can count each suite.
 installcheck-regress:
 	@mkdir -p build/regress build/isolation

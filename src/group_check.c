@@ -40,6 +40,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "pg_compat.h"
+
 typedef enum VisitResult
 {
 	VISIT_CONTINUE,
@@ -124,7 +126,7 @@ scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 									   target->key_subtype[k], target->key_collation[k],
 									   target->key_proc[k], values[g]);
 		}
-		scan = index_beginscan(trel, index, snapshot, info->ngroup, 0);
+		scan = cpt_index_beginscan(trel, index, snapshot, info->ngroup, 0);
 		index_rescan(scan, keys, info->ngroup, NULL, 0);
 		while (result == VISIT_CONTINUE &&
 			   index_getnext_slot(scan, ForwardScanDirection, slot))

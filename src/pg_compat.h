@@ -13,6 +13,15 @@
 #include "varatt.h"
 #endif
 
+/* 18 added an instrumentation argument to index_beginscan(). */
+#if PG_VERSION_NUM >= 180000
+#define cpt_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
+#else
+#define cpt_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, nkeys, norderbys)
+#endif
+
 /* 18 replaced pg_attribute_noreturn() with pg_noreturn, written first. */
 #if PG_VERSION_NUM >= 180000
 #define cpt_noreturn pg_noreturn
