@@ -60,6 +60,13 @@ free_port() {
 	echo "no free port" >&2; return 1
 }
 
+# Why not pg_virtualenv (postgresql-common), which the package's own test
+# (debian/tests/installcheck, test/suites/package.sh) does use: the suites
+# here need a cluster whose postmaster they start themselves (under valgrind,
+# with max_prepared_transactions, with logical WAL for the dump suite) and
+# several clusters at once on ports they choose; pg_virtualenv runs one
+# command in one cluster it configures.  This is the little it takes.
+#
 # init_cluster DIR PORT [extra postgresql.conf lines...]: initdb a cluster in
 # DIR/data listening only on a socket in DIR, owned by the server's user.
 init_cluster() {

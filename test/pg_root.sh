@@ -70,6 +70,12 @@ else
 	tar -c --exclude=./build . | tar -x -C "$root/src/cpt_rules"
 fi
 
+# what the run on this machine left for the other versions (dump_restore)
+cross=${CPT_RULES_CROSS_DIR:-/var/tmp/cpt_rules-cross}
+if [ -d "$cross" ]; then
+	rm -rf "$root$cross"; mkdir -p "$root$cross"; cp -a "$cross/." "$root$cross/"
+fi
+
 chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" CI="${CI:-}" \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	CPT_RULES_PG="$version" LANG=C.UTF-8 \

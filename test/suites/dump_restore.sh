@@ -79,5 +79,26 @@ check "the source enforces the rule too" "enforcing dr_src"
 check "the dump holds the rule difference, not the shipped baseline" \
 	"[ \$(grep -c 'aoc_edit_shipped' '$work/db.sql') -le 12 ] && grep -q 'local addition' '$work/db.sql'"
 
+# Across versions: the run on 15 leaves its dump and what it restores to in
+# $CPT_RULES_CROSS_DIR; the runs on 17 and 18 (test/run_all.sh --all-versions,
+# which carries the directory into their roots) restore it and compare.
+cross=${CPT_RULES_CROSS_DIR:-/var/tmp/cpt_rules-cross}
+major=$(q dr_src -c "SELECT current_setting('server_version_num')::int / 10000")
+if [ "$major" = 15 ]; then
+	mkdir -p "$cross" && cp "$work/db.dump" "$cross/pg15.dump" && cp "$work/src.txt" "$cross/pg15.txt" &&
+		ok "the PostgreSQL 15 dump is kept for the other versions' runs" ||
+		not_ok "keep the PostgreSQL 15 dump in $cross"
+elif [ -f "$cross/pg15.dump" ]; then
+	dropdb --if-exists dr_cross 2>/dev/null; createdb dr_cross
+	pg_restore --exit-on-error -d dr_cross "$cross/pg15.dump" && ok "a PostgreSQL 15 dump restores into $major" ||
+		not_ok "a PostgreSQL 15 dump restores into $major"
+	snapshot dr_cross >"$work/cross.txt"
+	check "... with identical rules, lines, indexes and triggers" "diff -u '$cross/pg15.txt' '$work/cross.txt'"
+	check "... and enforces the rule" "enforcing dr_cross"
+	dropdb --if-exists dr_cross
+else
+	echo "# no PostgreSQL 15 dump in $cross: run test/run_all.sh --all-versions for the cross-version restore"
+fi
+
 for db in dr_src dr_custom dr_plain; do dropdb --if-exists "$db"; done
 tap_plan
