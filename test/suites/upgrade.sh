@@ -143,5 +143,11 @@ check "after drop_addon_rule and converting the columns, DROP EXTENSION leaves t
 	 q $db -c 'ALTER TABLE claim_lines ALTER COLUMN code TYPE text' -c 'ALTER TABLE paused ALTER COLUMN code TYPE text' &&
 	 q $db -c 'DROP EXTENSION cpt_rules' && [ \"\$(q $db -c 'SELECT count(*) FROM claim_lines')\" = 7 ]"
 
+# The version lives in cpt_rules.control; what cannot be derived from it
+# (Debian's changelog, the README's prose) must agree with it.
+check "debian/changelog's upstream version is the control file's ($latest)" \
+	"head -1 debian/changelog | grep -q '($latest-'"
+check "the README names the current version" "grep -q 'The current version is $latest' README.md"
+
 for db in up_old up_new; do dropdb --if-exists "$db"; done
 tap_plan
