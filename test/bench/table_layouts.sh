@@ -12,15 +12,16 @@
 #
 # Each load is one INSERT ... SELECT of 100k lines in autocommit (20k claims
 # of 5 lines, a quarter carrying 20933 beside a primary), timed with its
-# COMMIT, where the deferred checks run.  Printed: the ratio, the target,
-# and the rule's cost per claim holding an add-on.
+# COMMIT, where the deferred checks run.  Printed: the elapsed ratio, the
+# ratio of the backend's CPU time, the target, and the rule's cost per claim
+# holding an add-on.
 #
-# Usage: test/bench/table_layouts.sh    (BENCH_ROUNDS=N, default 3)
+# Usage: test/bench/table_layouts.sh    (BENCH_ROUNDS=N, default 5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 ensure_packages "${BASE_PACKAGES[@]}" bc
 build_and_install >/dev/null
 start_cluster
@@ -72,9 +73,12 @@ giant_sql() {
 		CASE WHEN l % 2 = 0 THEN '20933' ELSE '27365' END::cpt_code FROM generate_series(1, $1) l"
 }
 
-# time_load TABLE LAYOUT RULE SQL: seconds for the statement into a fresh table
+# time_load TABLE LAYOUT RULE SQL: "elapsed cpu" seconds for the statement
+# into a fresh table: elapsed around the client, and the backend's own CPU
+# time (from /proc, in clock ticks), which other work on the machine
+# disturbs less
 time_load() {
-	local t=$1 layout=$2 rule=$3 sql=$4 start end
+	local t=$1 layout=$2 rule=$3 sql=$4 start end ticks
 	make_table "$t" "$layout"
 	if [ "$rule" = yes ]; then
 		q -c "SELECT cpt_rules.enforce_addon_rule('$t', code => 'code', group_by => '{claim_id}',
@@ -82,48 +86,63 @@ time_load() {
 	fi
 	q -c "CHECKPOINT"
 	start=$(date +%s%N)
-	q -c "${sql//%T/$t}"
+	ticks=$(psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_PID :pid
+\! awk '{ print \$14 + \$15 }' /proc/\$BENCH_PID/stat
+${sql//%T/$t};
+\! awk '{ print \$14 + \$15 }' /proc/\$BENCH_PID/stat
+SQL
+)
 	end=$(date +%s%N)
-	echo "scale=6; ($end - $start) / 1000000000" | bc
+	echo "$(echo "scale=6; ($end - $start) / 1000000000" | bc) $(echo "$ticks" | awk -v hz="$(getconf CLK_TCK)" 'NR == 1 { a = $1 } END { printf "%.3f", ($1 - a) / hz }')"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# measure LAYOUT SQL: median seconds without and with the rule, alternating
+# measure LAYOUT SQL: median elapsed and CPU seconds without and with the rule, alternating
 measure() {
-	local layout=$1 sql=$2 without=() with=()
+	local layout=$1 sql=$2 off=() on=() r
 	for r in $(seq "$ROUNDS"); do
-		without+=("$(time_load bench_off "$layout" no "$sql")")
-		with+=("$(time_load bench_on "$layout" yes "$sql")")
+		# which side goes first alternates, so neither always meets a warmer machine
+		if [ $((r % 2)) = 1 ]; then
+			off+=("$(time_load bench_off "$layout" no "$sql")")
+			on+=("$(time_load bench_on "$layout" yes "$sql")")
+		else
+			on+=("$(time_load bench_on "$layout" yes "$sql")")
+			off+=("$(time_load bench_off "$layout" no "$sql")")
+		fi
 	done
-	echo "$(printf '%s\n' "${without[@]}" | median) $(printf '%s\n' "${with[@]}" | median)"
+	echo "$(printf '%s\n' "${off[@]}" | cut -d' ' -f1 | median) $(printf '%s\n' "${on[@]}" | cut -d' ' -f1 | median)" \
+		"$(printf '%s\n' "${off[@]}" | cut -d' ' -f2 | median) $(printf '%s\n' "${on[@]}" | cut -d' ' -f2 | median)"
 }
 
-printf '%-44s %9s %9s %7s %8s %14s\n' "shape" "no rule" "rule" "ratio" "target" "us/add-on claim"
-report() {	# NAME TARGET ADDON_CLAIMS OFF ON
-	local ratio us
+printf '%-44s %9s %9s %7s %8s %8s %14s\n' "shape" "no rule" "rule" "ratio" "CPU" "target" "us/add-on claim"
+report() {	# NAME TARGET ADDON_CLAIMS OFF ON CPU_OFF CPU_ON
+	local ratio cpu us
 	ratio=$(echo "scale=3; $5 / $4" | bc)
+	cpu=$(echo "scale=3; $7 / $6" | bc 2>/dev/null || echo "?")
 	us=$(echo "scale=1; ($5 - $4) * 1000000 / $3" | bc)
-	printf '%-44s %8.3fs %8.3fs %6.2fx %8s %14s\n' "$1" "$4" "$5" "$ratio" "$2" "$us"
+	printf '%-44s %8.3fs %8.3fs %6.2fx %7.2fx %8s %14s\n' "$1" "$4" "$5" "$ratio" "$cpu" "$2" "$us"
 }
 
-read -r off on < <(measure plain "$(load_sql 20000 5)")
-report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on"
-read -r off on < <(measure hash "$(load_sql 20000 5)")
-report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on"
-read -r off on < <(measure range "$(load_sql 20000 5)")
-report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on"
+read -r off on coff con < <(measure plain "$(load_sql 20000 5)")
+report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con"
+read -r off on coff con < <(measure hash "$(load_sql 20000 5)")
+report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con"
+read -r off on coff con < <(measure range "$(load_sql 20000 5)")
+report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on" "$coff" "$con"
 
-read -r off5 on5 < <(measure noindex "$(load_sql 5000 5)")
-report "no index, 5k claims" "" 1250 "$off5" "$on5"
-read -r off10 on10 < <(measure noindex "$(load_sql 10000 5)")
-report "no index, 10k claims" "" 2500 "$off10" "$on10"
+read -r off5 on5 coff5 con5 < <(measure noindex "$(load_sql 5000 5)")
+report "no index, 5k claims" "" 1250 "$off5" "$on5" "$coff5" "$con5"
+read -r off10 on10 coff10 con10 < <(measure noindex "$(load_sql 10000 5)")
+report "no index, 10k claims" "" 2500 "$off10" "$on10" "$coff10" "$con10"
 printf '%-44s %39s\n' "  no index: rule cost 10k / 5k claims" \
 	"$(echo "scale=2; ($on10 - $off10) / ($on5 - $off5)" | bc)x (target <= 2.2)"
 
-read -r offg1 ong1 < <(measure giant "$(giant_sql 10000)")
-report "one claim, 10k lines" "" 1 "$offg1" "$ong1"
-read -r offg2 ong2 < <(measure giant "$(giant_sql 20000)")
-report "one claim, 20k lines" "" 1 "$offg2" "$ong2"
+read -r offg1 ong1 coffg1 cong1 < <(measure giant "$(giant_sql 10000)")
+report "one claim, 10k lines" "" 1 "$offg1" "$ong1" "$coffg1" "$cong1"
+read -r offg2 ong2 coffg2 cong2 < <(measure giant "$(giant_sql 20000)")
+report "one claim, 20k lines" "" 1 "$offg2" "$ong2" "$coffg2" "$cong2"
 printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
 	"$(echo "scale=2; ($ong2 - $offg2) / ($ong1 - $offg1)" | bc)x (target <= 2.2)"
