@@ -379,11 +379,11 @@ rules_cache_rebuild(void)
 }
 
 void
-rules_reject_infinite_date(CptCode addon, DateADT on_date)
+rules_reject_infinite_date_slow(CptCode addon, DateADT on_date)
 {
 	char		code[6];
 
-	if (!DATE_NOT_FINITE(on_date) || rules_lookup_addon(addon) == NULL)
+	if (rules_lookup_addon(addon) == NULL)
 		return;
 	cpt_code_to_cstring(addon, code);
 	ereport(ERROR,

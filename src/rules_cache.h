@@ -153,7 +153,14 @@ extern void rules_cache_refresh(void);
  * An add-on line dated -infinity or infinity: the rules are periods of
  * finite dates, so such a line can be neither accepted nor rejected.
  */
-extern void rules_reject_infinite_date(CptCode addon, DateADT on_date);
+extern void rules_reject_infinite_date_slow(CptCode addon, DateADT on_date);
+
+static inline void
+rules_reject_infinite_date(CptCode addon, DateADT on_date)
+{
+	if (unlikely(DATE_NOT_FINITE(on_date)))
+		rules_reject_infinite_date_slow(addon, on_date);
+}
 
 extern void rules_cache_init(void);
 
