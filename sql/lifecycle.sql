@@ -98,6 +98,8 @@ CREATE TABLE ranged_b PARTITION OF ranged FOR VALUES FROM ('2024-02-01') TO ('20
 CREATE INDEX ON ranged_a (claim_id);
 SELECT cpt_rules.enforce_addon_rule('ranged', code => 'code', group_by => '{claim_id}', service_date => 'd');
 SELECT cpt_rules.partitions_keep_groups('ranged', 'ranged', '{claim_id}') AS keeps_groups;
+-- a partition that joins later without an index is reported too
+CREATE TABLE ranged_c PARTITION OF ranged FOR VALUES FROM ('2024-03-01') TO ('2024-04-01');
 SELECT tgrelid::regclass, tgname FROM pg_trigger WHERE tgname LIKE 'ranged%truncate' ORDER BY 1;
 SELECT cpt_rules.drop_addon_rule('ranged');
 SELECT count(*) AS left_behind FROM pg_trigger WHERE tgname LIKE 'ranged%';

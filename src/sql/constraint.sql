@@ -294,6 +294,27 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- Each check reads one group: without an index that is a full scan.  Said
+-- once, when the rule is enforced or a partition joins it.
+CREATE OR REPLACE FUNCTION cpt_rules.warn_unindexed(tbl regclass, group_by name[])
+	RETURNS void
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_unindexed text;
+BEGIN
+	SELECT string_agg(p.relid::regclass::text, ', ' ORDER BY p.relid::regclass::text) INTO v_unindexed
+	  FROM (SELECT t.relid FROM pg_partition_tree(tbl) t WHERE t.isleaf
+			UNION SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))) p
+	 WHERE cpt_rules.group_index(p.relid, group_by) IS NULL;
+	IF v_unindexed IS NOT NULL THEN
+		RAISE WARNING 'no index on % leads with the group columns (%)', v_unindexed, array_to_string(group_by, ', ')
+			USING HINT = format('Each check reads one group; create one: CREATE INDEX ON %s (%s);',
+								tbl, (SELECT string_agg(format('%I', g), ', ') FROM unnest(group_by) g));
+	END IF;
+END $$;
+
 -- The triggers of a rule, unchecked: enforce_addon_rule validates first.
 CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_name name, code name,
 		group_by name[], service_date name)
@@ -350,7 +371,6 @@ DECLARE
 	v_base name;
 	v_rule record;
 	v_trg record;
-	v_unindexed text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
 	IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -423,16 +443,7 @@ BEGIN
 
 	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date);
 
-	-- Each check reads one group: without an index that is a full scan.
-	SELECT string_agg(p.relid::regclass::text, ', ' ORDER BY p.relid::regclass::text) INTO v_unindexed
-	  FROM (SELECT t.relid FROM pg_partition_tree(tbl) t WHERE t.isleaf
-			UNION SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))) p
-	 WHERE cpt_rules.group_index(p.relid, group_by) IS NULL;
-	IF v_unindexed IS NOT NULL THEN
-		RAISE WARNING 'no index on % leads with the group columns (%)', v_unindexed, array_to_string(group_by, ', ')
-			USING HINT = format('Each check reads one group; create one: CREATE INDEX ON %s (%s);',
-								tbl, (SELECT string_agg(format('%I', g), ', ') FROM unnest(group_by) g));
-	END IF;
+	PERFORM cpt_rules.warn_unindexed(tbl, group_by);
 	RETURN v_base;
 END $$;
 COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, name) IS
@@ -515,6 +526,7 @@ BEGIN
 	LOOP
 		IF action IN ('attach', 'create partition') THEN
 			PERFORM cpt_rules.guard_truncate(child, v_rule.rule_name);
+			PERFORM cpt_rules.warn_unindexed(child, v_rule.group_by);
 		ELSIF action = 'detach' THEN
 			PERFORM cpt_rules.unguard_truncate(child, v_rule.rule_name);
 		END IF;
