@@ -534,7 +534,7 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 /* ---------- building and keeping ---------- */
 
 static void
-check_column_types(Relation rel, const BoundRule *b, const char *tgname)
+check_column_types(Relation rel, const BoundRule *b)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -551,7 +551,6 @@ check_column_types(Relation rel, const BoundRule *b, const char *tgname)
 				 errmsg("date-of-service column \"%s\" of table \"%s\" is not of type date",
 						NameStr(TupleDescAttr(desc, b->date_attno - 1)->attname),
 						RelationGetRelationName(rel))));
-	(void) tgname;
 }
 
 static void
@@ -562,7 +561,7 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 
 	bind_rule(trigger->tgqual, trigger->tgnargs, trigger->tgargs, trigger->tgname,
 			  trigger->tgtype, RelationGetRelid(rel), &b);
-	check_column_types(rel, &b, trigger->tgname);
+	check_column_types(rel, &b);
 
 	info->relid = RelationGetRelid(rel);
 	info->rootid = rule_root(trigger->tgoid, rel);

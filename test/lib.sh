@@ -40,6 +40,19 @@ build_and_install() {
 	as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
+# copy_tree DIR: this source tree as git tracks it (with uncommitted and
+# untracked, not ignored, files), nothing built, into DIR.
+copy_tree() {
+	mkdir -p "$1"
+	if git rev-parse --git-dir >/dev/null 2>&1; then
+		git ls-files -z --cached --others --exclude-standard |
+			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+			tar -c --null -T - | tar -x -C "$1"
+	else
+		tar -c --exclude=./build . | tar -x -C "$1"
+	fi
+}
+
 # The server must not run as root; Debian's postgresql package creates this user.
 PG_OS_USER=postgres
 

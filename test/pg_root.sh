@@ -61,14 +61,7 @@ echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99cpt-rule
 
 # A fresh copy of the source tree (what git tracks, plus uncommitted changes).
 rm -rf "$root/src/cpt_rules"
-mkdir -p "$root/src/cpt_rules"
-if git rev-parse --git-dir >/dev/null 2>&1; then
-	git ls-files -z --cached --others --exclude-standard |
-		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-		tar -c --null -T - | tar -x -C "$root/src/cpt_rules"
-else
-	tar -c --exclude=./build . | tar -x -C "$root/src/cpt_rules"
-fi
+copy_tree "$root/src/cpt_rules"
 
 # what the run on this machine left for the other versions (dump_restore)
 cross=${CPT_RULES_CROSS_DIR:-/var/tmp/cpt_rules-cross}

@@ -13,18 +13,6 @@ ensure_packages debhelper dpkg-dev fakeroot postgresql-all
 work=$(mktemp -d /tmp/cpt_rules_pkg.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# what git tracks (and uncommitted files), without anything built
-copy_tree() {
-	mkdir -p "$1"
-	if git rev-parse --git-dir >/dev/null 2>&1; then
-		git ls-files -z --cached --others --exclude-standard |
-			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-			tar -c --null -T - | tar -x -C "$1"
-	else
-		tar -c --exclude=./build . | tar -x -C "$1"
-	fi
-}
-
 copy_tree "$work/src"
 # debian/control lists the packages for this distribution's server versions
 # (Debian 12: 15); elsewhere it is made again from control.in first, as
