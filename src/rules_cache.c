@@ -15,10 +15,12 @@
 #include "rules_cache.h"
 
 #include "access/parallel.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -163,28 +165,225 @@ insert_slot(CptCode code, bool *found)
 	return &cache.slots[i];
 }
 
+/*
+ * One rule row: a CMS edit in force (payer = false) or a payer pair.
+ * has_primary is false for CMS's "contractor-defined" (CCCCC) rows.
+ */
+typedef struct RuleRow
+{
+	CptCode		addon;
+	int16		aoc_type;		/* 0 for payer rows */
+	bool		payer;
+	bool		has_primary;
+	CptCode		primary;
+	DateADT		addon_ends;		/* DATEVAL_NOEND when NULL */
+	DateADT		ends;			/* DATEVAL_NOEND when NULL */
+	DateADT		effective;		/* DATEVAL_NOBEGIN when NULL */
+} RuleRow;
+
+typedef struct RuleRows
+{
+	RuleRow    *rows;
+	int			n;
+	int			cap;
+} RuleRows;
+
+static RuleRow *
+next_row(RuleRows *rr)
+{
+	if (rr->n == rr->cap)
+	{
+		rr->cap = rr->cap ? rr->cap * 2 : 1024;
+		rr->rows = rr->rows ? repalloc(rr->rows, sizeof(RuleRow) * rr->cap)
+			: palloc(sizeof(RuleRow) * rr->cap);
+	}
+	memset(&rr->rows[rr->n], 0, sizeof(RuleRow));
+	return &rr->rows[rr->n++];
+}
+
+/* Columns read from a rule table, found by name. */
+typedef struct RuleColumns
+{
+	Relation	rel;
+	int			ncols;
+	AttrNumber	attno[7];
+} RuleColumns;
+
+static void
+open_rule_table(RuleColumns *rc, Oid relid, const char *const *names, int ncols)
+{
+	rc->rel = table_open(relid, AccessShareLock);
+	rc->ncols = ncols;
+	for (int i = 0; i < ncols; i++)
+	{
+		rc->attno[i] = get_attnum(relid, names[i]);
+		if (rc->attno[i] == InvalidAttrNumber)
+			elog(ERROR, "column \"%s\" of \"%s\" is missing",
+				 names[i], RelationGetRelationName(rc->rel));
+	}
+}
+
+static Datum
+col(TupleTableSlot *slot, const RuleColumns *rc, int i, bool *isnull)
+{
+	return slot_getattr(slot, rc->attno[i], isnull);
+}
+
 static DateADT
-date_or(SPITupleTable *tt, int row, int col, DateADT if_null)
+date_col(TupleTableSlot *slot, const RuleColumns *rc, int i, DateADT if_null)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(tt->vals[row], tt->tupdesc, col, &isnull);
+	Datum		d = col(slot, rc, i, &isnull);
 
 	return isnull ? if_null : DatumGetDateADT(d);
 }
 
+/* The key of aoc_edit_removed: (addon, primary or none, edit_effective). */
+typedef struct EditKey
+{
+	CptCode		addon;
+	bool		has_primary;
+	CptCode		primary;
+	DateADT		effective;
+} EditKey;
+
+static int
+compare_edit_keys(const void *a, const void *b)
+{
+	const EditKey *ka = a;
+	const EditKey *kb = b;
+
+	if (ka->addon != kb->addon)
+		return ka->addon < kb->addon ? -1 : 1;
+	if (ka->has_primary != kb->has_primary)
+		return ka->has_primary ? 1 : -1;
+	if (ka->primary != kb->primary)
+		return ka->primary < kb->primary ? -1 : 1;
+	if (ka->effective != kb->effective)
+		return ka->effective < kb->effective ? -1 : 1;
+	return 0;
+}
+
 /*
- * One row per (add-on, primary, period).  CMS rows come first so that every
- * add-on has its type before payer rows are attached to it; primary is NULL
- * for CMS's "contractor-defined" (CCCCC) rows.
+ * The edits of the view cpt_rules.aoc_edit: shipped rows whose key is not
+ * in aoc_edit_removed (primary compared IS NOT DISTINCT), and the added
+ * rows.  Read directly, as a catalog is, rather than through the executor:
+ * every new session builds the cache, and a query cost several times more.
  */
-static const char *const load_query =
-"SELECT e.addon, e.aoc_type, e.addon_deleted, e.primary_code,"
-"       LEAST(e.edit_deleted, e.primary_deleted), e.edit_effective, false"
-"  FROM " RULES_SCHEMA ".aoc_edit e"
-" UNION ALL "
-"SELECT p.addon, NULL, NULL, p.primary_code, p.deleted, p.effective, true"
-"  FROM " RULES_SCHEMA ".payer_pair p"
-" ORDER BY 7, 1";
+static void
+read_cms_edits(RuleRows *rr, Oid shipped, Oid added, Oid removed, Snapshot snapshot)
+{
+	static const char *const edit_cols[] = {
+		"addon", "aoc_type", "addon_deleted", "primary_code", "edit_deleted",
+		"primary_deleted", "edit_effective"
+	};
+	static const char *const removed_cols[] = {"addon", "primary_code", "edit_effective"};
+	RuleColumns rc;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	EditKey    *keys = NULL;
+	int			nkeys = 0;
+	int			cap = 0;
+
+	open_rule_table(&rc, removed, removed_cols, lengthof(removed_cols));
+	slot = table_slot_create(rc.rel, NULL);
+	scan = table_beginscan(rc.rel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		primary;
+
+		if (nkeys == cap)
+		{
+			cap = cap ? cap * 2 : 64;
+			keys = keys ? repalloc(keys, sizeof(EditKey) * cap) : palloc(sizeof(EditKey) * cap);
+		}
+		memset(&keys[nkeys], 0, sizeof(EditKey));
+		keys[nkeys].addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
+		primary = col(slot, &rc, 1, &isnull);
+		keys[nkeys].has_primary = !isnull;
+		keys[nkeys].primary = isnull ? 0 : DatumGetCptCode(primary);
+		keys[nkeys].effective = date_col(slot, &rc, 2, DATEVAL_NOBEGIN);
+		nkeys++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rc.rel, AccessShareLock);
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(EditKey), compare_edit_keys);
+
+	for (int which = 0; which < 2; which++)
+	{
+		open_rule_table(&rc, which == 0 ? shipped : added, edit_cols, lengthof(edit_cols));
+		slot = table_slot_create(rc.rel, NULL);
+		scan = table_beginscan(rc.rel, snapshot, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		primary;
+			EditKey		key;
+			RuleRow    *row;
+			DateADT		edit_deleted;
+			DateADT		primary_deleted;
+
+			memset(&key, 0, sizeof(key));
+			key.addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
+			primary = col(slot, &rc, 3, &isnull);
+			key.has_primary = !isnull;
+			key.primary = isnull ? 0 : DatumGetCptCode(primary);
+			key.effective = date_col(slot, &rc, 6, DATEVAL_NOBEGIN);
+			if (which == 0 && nkeys > 0 &&
+				bsearch(&key, keys, nkeys, sizeof(EditKey), compare_edit_keys) != NULL)
+				continue;
+
+			row = next_row(rr);
+			row->addon = key.addon;
+			row->has_primary = key.has_primary;
+			row->primary = key.primary;
+			row->effective = key.effective;
+			row->aoc_type = DatumGetInt16(col(slot, &rc, 1, &isnull));
+			row->addon_ends = date_col(slot, &rc, 2, DATEVAL_NOEND);
+			/* the pairing ends with the edit or the primary code, which first */
+			edit_deleted = date_col(slot, &rc, 4, DATEVAL_NOEND);
+			primary_deleted = date_col(slot, &rc, 5, DATEVAL_NOEND);
+			row->ends = Min(edit_deleted, primary_deleted);
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		table_close(rc.rel, AccessShareLock);
+	}
+	if (keys)
+		pfree(keys);
+}
+
+static void
+read_payer_pairs(RuleRows *rr, Oid payer_pair, Snapshot snapshot)
+{
+	static const char *const pair_cols[] = {"addon", "primary_code", "effective", "deleted"};
+	RuleColumns rc;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+
+	open_rule_table(&rc, payer_pair, pair_cols, lengthof(pair_cols));
+	slot = table_slot_create(rc.rel, NULL);
+	scan = table_beginscan(rc.rel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		RuleRow    *row = next_row(rr);
+
+		row->payer = true;
+		row->addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
+		row->has_primary = true;
+		row->primary = DatumGetCptCode(col(slot, &rc, 1, &isnull));
+		row->effective = date_col(slot, &rc, 2, DATEVAL_NOBEGIN);
+		row->ends = date_col(slot, &rc, 3, DATEVAL_NOEND);
+		row->addon_ends = DATEVAL_NOEND;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rc.rel, AccessShareLock);
+}
 
 static AddonRule *
 find_slot(CptCode code)
@@ -198,12 +397,13 @@ static void
 rules_cache_build(void)
 {
 	MemoryContext oldcxt;
-	SPITupleTable *tt;
+	MemoryContext readcxt;
+	RuleRows	rr = {NULL, 0, 0};
+	RuleRow    *rows;
 	uint64		nrows;
 	uint32		capacity = 64;
 	Oid			nsp;
-	SPIPlanPtr	plan;
-	int			rc;
+	Snapshot	snapshot;
 
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -220,37 +420,33 @@ rules_cache_build(void)
 				 errhint("The cpt_rules extension is not installed correctly; "
 						 "try DROP EXTENSION cpt_rules and CREATE EXTENSION cpt_rules.")));
 	for (int i = 0; i < (int) N_RULE_TABLES; i++)
+	{
 		cache.table_oids[i] = get_relname_relid(rule_tables[i], nsp);
+		if (!OidIsValid(cache.table_oids[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table \"%s.%s\" does not exist", RULES_SCHEMA, rule_tables[i]),
+					 errhint("The cpt_rules extension is not installed correctly; "
+							 "try DROP EXTENSION cpt_rules and CREATE EXTENSION cpt_rules.")));
+	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	/*
 	 * Read the rules as committed now, like a catalog, not as of the caller's
 	 * transaction snapshot: a cache built inside a REPEATABLE READ
-	 * transaction outlives it.
+	 * transaction outlives it.  A parallel query cannot take a new snapshot:
+	 * read the query's, and keep the result no longer than this transaction.
 	 */
-	plan = SPI_prepare(load_query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not read the add-on code rules");
-	if (IsInParallelMode())
-	{
-		/*
-		 * A parallel query cannot take a new snapshot: read the query's, and
-		 * keep the result no longer than this transaction.
-		 */
-		provisional = true;
-		rc = SPI_execute_plan(plan, NULL, NULL, true, 0);
-	}
-	else
-	{
-		provisional = false;
-		rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								  true, false, 0);
-	}
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the add-on code rules");
-	tt = SPI_tuptable;
-	nrows = SPI_processed;
+	provisional = IsInParallelMode();
+	snapshot = RegisterSnapshot(provisional ? GetActiveSnapshot() : GetLatestSnapshot());
+	readcxt = AllocSetContextCreate(CurrentMemoryContext, "cpt_rules rules read",
+									ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(readcxt);
+	read_cms_edits(&rr, cache.table_oids[0], cache.table_oids[1], cache.table_oids[2], snapshot);
+	read_payer_pairs(&rr, cache.table_oids[3], snapshot);
+	MemoryContextSwitchTo(oldcxt);
+	UnregisterSnapshot(snapshot);
+	rows = rr.rows;
+	nrows = rr.n;
 
 	oldcxt = MemoryContextSwitchTo(cache.cxt);
 
@@ -261,70 +457,56 @@ rules_cache_build(void)
 	memset(cache.keys, 0xFF, sizeof(uint32) * capacity);
 	cache.slots = palloc0(sizeof(AddonRule) * capacity);
 
-	/* pass 1 creates the add-ons and counts primaries; pass 2 fills them */
+	/*
+	 * Pass 0 creates the add-ons from CMS rows, so that every add-on has its
+	 * type before payer rows are attached to it; pass 1 counts primaries,
+	 * pass 2 fills them.
+	 */
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		const RuleRow *row = &rows[r];
+		bool		found;
+		AddonRule  *rule;
+
+		if (row->payer)
+			continue;
+		rule = insert_slot(row->addon, &found);
+		if (!found)
+		{
+			rule->addon = row->addon;
+			rule->aoc_type = row->aoc_type;
+			rule->effective = row->effective;
+			rule->ends = row->addon_ends;
+		}
+		else if (row->effective < rule->effective)
+			rule->effective = row->effective;
+	}
 	for (int pass = 1; pass <= 2; pass++)
 	{
 		for (uint64 r = 0; r < nrows; r++)
 		{
-			HeapTuple	tup = tt->vals[r];
-			TupleDesc	desc = tt->tupdesc;
-			bool		isnull;
-			bool		primary_isnull;
-			bool		payer;
-			CptCode		addon;
-			Datum		primary;
-			AddonRule  *rule;
-			DateADT		effective = date_or(tt, r, 6, DATEVAL_NOBEGIN);
+			const RuleRow *row = &rows[r];
+			/* a payer pair for a code CMS does not list is inert */
+			AddonRule  *rule = find_slot(row->addon);
+			PrimaryRule *p;
 
-			addon = DatumGetCptCode(SPI_getbinval(tup, desc, 1, &isnull));
-			primary = SPI_getbinval(tup, desc, 4, &primary_isnull);
-			payer = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-
-			if (payer)
-			{
-				/* a payer pair for a code CMS does not list is inert */
-				rule = find_slot(addon);
-				if (rule == NULL)
-					continue;
-			}
-			else if (pass == 1)
-			{
-				bool		found;
-
-				rule = insert_slot(addon, &found);
-				if (!found)
-				{
-					rule->addon = addon;
-					rule->aoc_type = DatumGetInt16(SPI_getbinval(tup, desc, 2, &isnull));
-					rule->effective = effective;
-					rule->ends = date_or(tt, r, 3, DATEVAL_NOEND);
-				}
-				else if (effective < rule->effective)
-					rule->effective = effective;
-			}
-			else
-				rule = find_slot(addon);
-
-			if (primary_isnull)
+			if (rule == NULL || !row->has_primary)
 				continue;		/* CCCCC: contractor-defined, no listed code */
-
 			if (pass == 1)
-				rule->nprimaries++;
-			else
 			{
-				PrimaryRule *p;
-
-				if (rule->primaries == NULL)
-				{
-					rule->primaries = palloc(sizeof(PrimaryRule) * rule->nprimaries);
-					rule->nprimaries = 0;
-				}
-				p = &rule->primaries[rule->nprimaries++];
-				p->primary = DatumGetCptCode(primary);
-				p->effective = effective;
-				p->ends = date_or(tt, r, 5, DATEVAL_NOEND);
-				p->payer_defined = payer;
+				rule->nprimaries++;
+				continue;
 			}
+			if (rule->primaries == NULL)
+			{
+				rule->primaries = palloc(sizeof(PrimaryRule) * rule->nprimaries);
+				rule->nprimaries = 0;
+			}
+			p = &rule->primaries[rule->nprimaries++];
+			p->primary = row->primary;
+			p->effective = row->effective;
+			p->ends = row->ends;
+			p->payer_defined = row->payer;
 		}
 	}
 
@@ -334,7 +516,7 @@ rules_cache_build(void)
 				  sizeof(PrimaryRule), compare_primary_rules);
 
 	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
+	MemoryContextDelete(readcxt);
 }
 
 /* Make a finished build visible to the inline lookup. */
@@ -359,8 +541,8 @@ publish(void)
 }
 
 /*
- * Rebuild until no invalidation arrives while reading: the SPI query itself
- * may process pending invalidation messages.
+ * Rebuild until no invalidation arrives while reading: opening the rule
+ * tables may process pending invalidation messages.
  */
 pg_noinline void
 rules_cache_rebuild(void)
