@@ -13,6 +13,7 @@ OBJS = \
 	src/group_check.o \
 	src/addon_trigger.o \
 	src/rule_sql.o \
+	src/unfiltered_read.o \
 	src/ddl_guard.o \
 	src/cpt_rules.o
 PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"

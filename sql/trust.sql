@@ -127,5 +127,57 @@ ALTER TABLE lines DROP COLUMN code CASCADE;
 SELECT count(*) AS rules FROM cpt_rules.enforced_rules WHERE table_name = 'lines'::regclass;
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'lines'::regclass AND NOT tgisinternal;
 
+-- 6. Row security does not hide lines from the checks.  The owner of a
+-- table with FORCE ROW LEVEL SECURITY, and a clerk allowed to TRUNCATE but
+-- not to see every line, must not let an orphan in.
+CREATE ROLE trust_owner;
+CREATE ROLE trust_clerk;
+GRANT USAGE, CREATE ON SCHEMA trust TO trust_owner;
+GRANT USAGE ON SCHEMA trust TO trust_clerk;
+SET ROLE trust_owner;
+CREATE TABLE rls_lines (claim_id bigint, dos date, code cpt_code) PARTITION BY RANGE (dos);
+CREATE TABLE rls_lines_jan PARTITION OF rls_lines FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE rls_lines_feb PARTITION OF rls_lines FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+CREATE INDEX ON rls_lines (claim_id);
+SELECT cpt_rules.enforce_addon_rule('rls_lines', code => 'code', group_by => '{claim_id}');
+-- claim 600 spans the two months: the add-on in February relies on January
+INSERT INTO rls_lines VALUES (600, '2026-01-31', '27365'), (600, '2026-02-01', '20933');
+ALTER TABLE rls_lines ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rls_lines FORCE ROW LEVEL SECURITY;
+-- everybody, the owner too, sees only the lines of primary codes
+CREATE POLICY only_primaries ON rls_lines USING (NOT is_addon(code));
+GRANT SELECT, TRUNCATE ON rls_lines, rls_lines_jan, rls_lines_feb TO trust_clerk;
+SELECT count(*) AS visible_to_owner FROM rls_lines;
+-- a partition holding an orphan add-on cannot be attached (each attempt is
+-- rolled back, so that each is tried whatever the one before did)
+CREATE TABLE rls_lines_mar (LIKE rls_lines);
+INSERT INTO rls_lines_mar VALUES (601, '2026-03-02', '20933');
+BEGIN;
+ALTER TABLE rls_lines ATTACH PARTITION rls_lines_mar FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+ROLLBACK;
+-- nor can January be detached, dropped or truncated from under claim 600
+BEGIN;
+ALTER TABLE rls_lines DETACH PARTITION rls_lines_jan;
+ROLLBACK;
+BEGIN;
+DROP TABLE rls_lines_jan;
+ROLLBACK;
+-- what obeys the rule still goes through for the owner
+CREATE TABLE rls_lines_apr (LIKE rls_lines);
+INSERT INTO rls_lines_apr VALUES (602, '2026-04-02', '20933'), (602, '2026-04-02', '27365');
+ALTER TABLE rls_lines ATTACH PARTITION rls_lines_apr FOR VALUES FROM ('2026-04-01') TO ('2026-05-01');
+ALTER TABLE rls_lines DETACH PARTITION rls_lines_apr;
+RESET ROLE;
+-- the clerk, whom the policy applies to, is refused rather than misled
+BEGIN;
+SET LOCAL ROLE trust_clerk;
+TRUNCATE rls_lines_jan;
+ROLLBACK;
+SELECT orphans('rls_lines');
+SELECT count(*) AS lines FROM rls_lines;
+DROP TABLE rls_lines, rls_lines_mar, rls_lines_apr;
+REVOKE ALL ON SCHEMA trust FROM trust_owner, trust_clerk;
+DROP ROLE trust_owner, trust_clerk;
+
 RESET search_path;
 DROP SCHEMA trust CASCADE;

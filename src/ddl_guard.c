@@ -7,7 +7,8 @@
  *		them to cpt_rules.check_ddl(), which checks the claims they affect
  *		or refuses them.
  *
- * The checks read with the latest snapshot, taken after the statement holds
+ * The checks read every line, whatever row security would hide
+ * (unfiltered_read.c), with the latest snapshot, taken after the statement holds
  * its locks, so that they see every line committed by then at any
  * isolation level; writers that commit later find the partitions changed
  * when they lock them (rule_info.c) and read the new layout.
@@ -29,6 +30,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "unfiltered_read.h"
+
 /* Run cpt_rules.check_ddl(action, parent, child); NULL for an invalid OID. */
 static void
 check_ddl(const char *action, Oid parent, Oid child)
@@ -37,6 +40,7 @@ check_ddl(const char *action, Oid parent, Oid child)
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	int			rc;
+	UnfilteredRead unfiltered;
 
 	values[0] = CStringGetTextDatum(action);
 	values[1] = ObjectIdGetDatum(parent);
@@ -50,8 +54,10 @@ check_ddl(const char *action, Oid parent, Oid child)
 		elog(ERROR, "SPI_connect failed");
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetLatestSnapshot());
+	unfiltered_read_begin(&unfiltered, OidIsValid(parent) ? parent : child);
 	rc = SPI_execute_with_args("SELECT cpt_rules.check_ddl($1, $2, $3)", 3, argtypes,
 							   values, nulls, true, 0);
+	unfiltered_read_end(&unfiltered);
 	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "cpt_rules.check_ddl failed: %s", SPI_result_code_string(rc));
