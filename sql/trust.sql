@@ -162,6 +162,14 @@ ROLLBACK;
 BEGIN;
 DROP TABLE rls_lines_jan;
 ROLLBACK;
+-- enforcing validates the lines the policy hides from the owner
+CREATE TABLE rls_pre (claim_id bigint, code cpt_code);
+INSERT INTO rls_pre VALUES (603, '20933');
+ALTER TABLE rls_pre ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rls_pre FORCE ROW LEVEL SECURITY;
+CREATE POLICY only_primaries ON rls_pre USING (NOT is_addon(code));
+SELECT cpt_rules.enforce_addon_rule('rls_pre', code => 'code', group_by => '{claim_id}');
+DROP TABLE rls_pre;
 -- what obeys the rule still goes through for the owner
 CREATE TABLE rls_lines_apr (LIKE rls_lines);
 INSERT INTO rls_lines_apr VALUES (602, '2026-04-02', '20933'), (602, '2026-04-02', '27365');
@@ -178,6 +186,69 @@ SELECT count(*) AS lines FROM rls_lines;
 DROP TABLE rls_lines, rls_lines_mar, rls_lines_apr;
 REVOKE ALL ON SCHEMA trust FROM trust_owner, trust_clerk;
 DROP ROLE trust_owner, trust_clerk;
+
+-- 7. Tables dropped or truncated together are judged together, and a
+-- partition dropped by DROP SCHEMA ... CASCADE or DROP OWNED is checked as
+-- by DROP TABLE.  Claim 700 has its add-on in March and a primary in each
+-- of January and February: either primary may go, not both.
+CREATE TABLE mlines (claim_id bigint, dos date, code cpt_code) PARTITION BY RANGE (dos);
+CREATE TABLE mlines_jan PARTITION OF mlines FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE mlines_feb PARTITION OF mlines FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+CREATE TABLE mlines_mar PARTITION OF mlines FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
+CREATE INDEX ON mlines (claim_id);
+SELECT cpt_rules.enforce_addon_rule('mlines', code => 'code', group_by => '{claim_id}') IS NOT NULL AS enforced;
+INSERT INTO mlines VALUES (700, '2026-01-15', '27365'), (700, '2026-02-15', '27365'), (700, '2026-03-15', '20933');
+BEGIN;
+DROP TABLE mlines_jan;
+ROLLBACK;
+BEGIN;
+DROP TABLE mlines_jan, mlines_feb;
+ROLLBACK;
+BEGIN;
+TRUNCATE mlines_feb;
+ROLLBACK;
+BEGIN;
+TRUNCATE mlines_jan, mlines_feb;
+ROLLBACK;
+CREATE SCHEMA trust_old;
+ALTER TABLE mlines_jan SET SCHEMA trust_old;
+ALTER TABLE mlines_feb SET SCHEMA trust_old;
+BEGIN;
+DROP SCHEMA trust_old CASCADE;
+ROLLBACK;
+CREATE ROLE trust_leaver;
+ALTER TABLE trust_old.mlines_jan OWNER TO trust_leaver;
+-- one partition alone may go, with its owner
+BEGIN;
+DROP OWNED BY trust_leaver;
+SELECT count(*) AS lines_left FROM mlines;
+ROLLBACK;
+ALTER TABLE trust_old.mlines_feb OWNER TO trust_leaver;
+BEGIN;
+DROP OWNED BY trust_leaver;
+ROLLBACK;
+-- a schema owned by the role takes its tables along
+ALTER TABLE trust_old.mlines_jan OWNER TO CURRENT_USER;
+ALTER TABLE trust_old.mlines_feb OWNER TO CURRENT_USER;
+ALTER SCHEMA trust_old OWNER TO trust_leaver;
+BEGIN;
+DROP OWNED BY trust_leaver CASCADE;
+ROLLBACK;
+SELECT orphans('mlines');
+-- the whole table may go, and a schema holding a whole enforced table
+BEGIN;
+DROP TABLE mlines;
+ROLLBACK;
+CREATE SCHEMA trust_all;
+CREATE TABLE trust_all.alines (claim_id bigint, dos date, code cpt_code) PARTITION BY RANGE (dos);
+CREATE TABLE trust_all.alines_jan PARTITION OF trust_all.alines FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE trust_all.alines_feb PARTITION OF trust_all.alines FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+SELECT cpt_rules.enforce_addon_rule('trust_all.alines', code => 'code', group_by => '{claim_id}') IS NOT NULL AS enforced;
+INSERT INTO trust_all.alines VALUES (701, '2026-01-31', '27365'), (701, '2026-02-01', '20933');
+DROP SCHEMA trust_all CASCADE;
+DROP TABLE mlines;
+DROP SCHEMA trust_old;
+DROP ROLE trust_leaver;
 
 RESET search_path;
 DROP SCHEMA trust CASCADE;

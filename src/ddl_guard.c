@@ -1,44 +1,60 @@
 /*
  * ddl_guard.c
  *		Statements that change which lines a rule sees without a row event:
- *		attaching, detaching, dropping and truncating partitions, and adding
- *		inheritance children.  An event trigger (and, for TRUNCATE, which
- *		fires no event trigger, a statement trigger on each partition) hands
- *		them to cpt_rules.check_ddl(), which checks the claims they affect
- *		or refuses them.
+ *		attaching, detaching, dropping (also by DROP SCHEMA ... CASCADE or
+ *		DROP OWNED) and truncating partitions, and adding inheritance
+ *		children.  An event trigger (and, for TRUNCATE, which fires no event
+ *		trigger, a statement trigger on each partition) hands them to
+ *		cpt_rules.check_ddl(), which checks the claims they affect or
+ *		refuses them.  Tables dropped or truncated together are judged
+ *		together: two partitions may hold a claim's only primaries.
  *
  * The checks read every line, whatever row security would hide
- * (unfiltered_read.c), with the latest snapshot, taken after the statement holds
- * its locks, so that they see every line committed by then at any
+ * (unfiltered_read.c), with the latest snapshot, taken after the statement
+ * holds its locks, so that they see every line committed by then at any
  * isolation level; writers that commit later find the partitions changed
  * when they lock them (rule_info.c) and read the new layout.
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "unfiltered_read.h"
 
-/* Run cpt_rules.check_ddl(action, parent, child); NULL for an invalid OID. */
+/*
+ * Run cpt_rules.check_ddl(action, parent, child[, gone]); NULL for an
+ * invalid OID.  gone: every table the statement drops or truncates, when it
+ * is more than the child.
+ */
 static void
-check_ddl(const char *action, Oid parent, Oid child)
+check_ddl_gone(const char *action, Oid parent, Oid child, List *gone)
 {
-	Oid			argtypes[3] = {TEXTOID, REGCLASSOID, REGCLASSOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			argtypes[4] = {TEXTOID, REGCLASSOID, REGCLASSOID, OIDARRAYOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			nargs = 3;
 	int			rc;
 	UnfilteredRead unfiltered;
 
@@ -49,19 +65,37 @@ check_ddl(const char *action, Oid parent, Oid child)
 		nulls[1] = 'n';
 	if (!OidIsValid(child))
 		nulls[2] = 'n';
+	if (list_length(gone) > 1)
+	{
+		Datum	   *oids = palloc(sizeof(Datum) * list_length(gone));
+		int			n = 0;
+		ListCell   *lc;
+
+		foreach(lc, gone)
+			oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+		values[3] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+		nargs = 4;
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetLatestSnapshot());
 	unfiltered_read_begin(&unfiltered, OidIsValid(parent) ? parent : child);
-	rc = SPI_execute_with_args("SELECT cpt_rules.check_ddl($1, $2, $3)", 3, argtypes,
-							   values, nulls, true, 0);
+	rc = SPI_execute_with_args(nargs == 4 ? "SELECT cpt_rules.check_ddl($1, $2, $3, $4::regclass[])"
+							   : "SELECT cpt_rules.check_ddl($1, $2, $3)",
+							   nargs, argtypes, values, nulls, true, 0);
 	unfiltered_read_end(&unfiltered);
 	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "cpt_rules.check_ddl failed: %s", SPI_result_code_string(rc));
 	SPI_finish();
+}
+
+static void
+check_ddl(const char *action, Oid parent, Oid child)
+{
+	check_ddl_gone(action, parent, child, NIL);
 }
 
 /* Run cpt_rules.check_ddl_column(action, table, column). */
@@ -156,22 +190,48 @@ guard_create(CreateStmt *stmt)
 				  relation_of(lfirst_node(RangeVar, lc)), relid);
 }
 
-/* DROP TABLE of a partition, unless its partitioned table goes with it. */
-static void
-guard_drop(DropStmt *stmt)
+static Oid	namespace_owner(Oid nspid);
+
+/*
+ * Tables of the schemas (DROP SCHEMA ... CASCADE), or owned by the roles or
+ * in schemas they own (DROP OWNED), that the statement would drop.
+ */
+static List *
+tables_dropped_with(List *nspids, List *roleids)
 {
 	List	   *relids = NIL;
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(pg_class, 0, NULL);
+	HeapTuple	tup;
+
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+
+		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE &&
+			c->relkind != RELKIND_FOREIGN_TABLE)
+			continue;
+		if (list_member_oid(nspids, c->relnamespace) || list_member_oid(roleids, c->relowner) ||
+			(roleids != NIL && list_member_oid(roleids, namespace_owner(c->relnamespace))))
+			relids = lappend_oid(relids, c->oid);
+	}
+	table_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+	/* checked in the order the tables were made, not where pg_class keeps them */
+	list_sort(relids, list_oid_cmp);
+	return relids;
+}
+
+/*
+ * DROP of partitions whose partitioned table stays: each is checked with
+ * every table the statement drops left out, so that two partitions holding
+ * a claim's only primaries cannot go together.
+ */
+static void
+guard_drop_tables(List *relids)
+{
 	ListCell   *lc;
 
-	if (stmt->removeType != OBJECT_TABLE)
-		return;
-	foreach(lc, stmt->objects)
-	{
-		Oid			relid = relation_of(makeRangeVarFromNameList(lfirst_node(List, lc)));
-
-		if (OidIsValid(relid))
-			relids = lappend_oid(relids, relid);
-	}
 	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -189,8 +249,71 @@ guard_drop(DropStmt *stmt)
 			continue;
 		/* what DROP TABLE would lock, taken first so that the check stays true */
 		LockRelationOid(relid, AccessExclusiveLock);
-		check_ddl("drop", linitial_oid(ancestors), relid);
+		check_ddl_gone("drop", linitial_oid(ancestors), relid, relids);
 	}
+}
+
+static Oid
+namespace_owner(Oid nspid)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
+static void
+guard_drop(DropStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (stmt->removeType == OBJECT_TABLE)
+	{
+		foreach(lc, stmt->objects)
+		{
+			Oid			relid = relation_of(makeRangeVarFromNameList(lfirst_node(List, lc)));
+
+			if (OidIsValid(relid))
+				relids = lappend_oid(relids, relid);
+		}
+	}
+	else if (stmt->removeType == OBJECT_SCHEMA && stmt->behavior == DROP_CASCADE)
+	{
+		List	   *nspids = NIL;
+
+		foreach(lc, stmt->objects)
+		{
+			Oid			nspid = get_namespace_oid(strVal(lfirst(lc)), true);
+
+			if (OidIsValid(nspid))
+				nspids = lappend_oid(nspids, nspid);
+		}
+		relids = tables_dropped_with(nspids, NIL);
+	}
+	guard_drop_tables(relids);
+}
+
+static void
+guard_drop_owned(DropOwnedStmt *stmt)
+{
+	List	   *roleids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		Oid			roleid = get_rolespec_oid(lfirst_node(RoleSpec, lc), true);
+
+		if (OidIsValid(roleid))
+			roleids = lappend_oid(roleids, roleid);
+	}
+	if (roleids != NIL)
+		guard_drop_tables(tables_dropped_with(NIL, roleids));
 }
 
 PG_FUNCTION_INFO_V1(cpt_ddl_guard);
@@ -220,6 +343,10 @@ cpt_ddl_guard(PG_FUNCTION_ARGS)
 		case T_DropStmt:
 			if (at_start)
 				guard_drop((DropStmt *) trigdata->parsetree);
+			break;
+		case T_DropOwnedStmt:
+			if (at_start)
+				guard_drop_owned((DropOwnedStmt *) trigdata->parsetree);
 			break;
 		default:
 			break;
@@ -276,7 +403,8 @@ cpt_truncate_guard(PG_FUNCTION_ARGS)
 
 	if (trigdata->tg_relation->rd_rel->relispartition && !with_ancestor)
 	{
-		check_ddl("truncate", get_partition_parent(relid, false), relid);
+		/* judged without every table the command truncated so far */
+		check_ddl_gone("truncate", get_partition_parent(relid, false), relid, truncating);
 		/* the check's own command counter step is not a new command */
 		truncating_cid = GetCurrentCommandId(false);
 	}

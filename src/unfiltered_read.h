@@ -1,6 +1,7 @@
 /*
  * unfiltered_read.h
- *		Run the checks of DDL so that row security hides no line from them.
+ *		Run the checks of DDL, and the validation of enforcing a rule, so
+ *		that row security hides no line from them.
  */
 #ifndef UNFILTERED_READ_H
 #define UNFILTERED_READ_H

@@ -133,8 +133,7 @@ COMMENT ON VIEW cpt_rules.rule_triggers IS 'the triggers that make up each add-o
 GRANT SELECT ON cpt_rules.rule_triggers TO PUBLIC;
 
 -- Where the rule is enforced, one row per rule, with the columns' current names.
-DROP VIEW IF EXISTS cpt_rules.enforced_rules;
-CREATE VIEW cpt_rules.enforced_rules AS
+CREATE OR REPLACE VIEW cpt_rules.enforced_rules AS
 SELECT r.table_oid::pg_catalog.regclass AS table_name,
 	   r.rule_name,
 	   r.code_column,
@@ -155,11 +154,12 @@ GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;
 
 -- The audit.  Over a whole hierarchy (partitions and inheritance children);
 -- only_groups_of limits it to the groups that have a line in that table,
--- excluding leaves out the lines of that table and its partitions.
+-- excluding leaves out the lines of those tables and their partitions.
 DROP FUNCTION IF EXISTS cpt_rules.addon_rule_violations(regclass, name, name[], name);
+DROP FUNCTION IF EXISTS cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass);
 CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_violations(tbl regclass, code name, group_by name[],
 		service_date name DEFAULT NULL, only_groups_of regclass DEFAULT NULL,
-		excluding regclass DEFAULT NULL)
+		excluding regclass[] DEFAULT NULL)
 	RETURNS TABLE (group_key jsonb, addon @extschema@.cpt_code, date_of_service date,
 				   line_table regclass, line_ctid tid)
 	LANGUAGE plpgsql STABLE
@@ -184,8 +184,8 @@ BEGIN
 	  FROM unnest(group_by) g;
 	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I', service_date) END;
 	IF excluding IS NOT NULL THEN
-		v_where := format('t.tableoid <> ALL (ARRAY(SELECT p.relid FROM pg_partition_tree(%L::regclass) p))',
-						  excluding);
+		v_where := format('t.tableoid <> ALL (ARRAY(SELECT p.relid FROM unnest(%L::oid[]) e, '
+						  'pg_partition_tree(e::regclass) p))', excluding::oid[]);
 	END IF;
 	IF only_groups_of IS NOT NULL THEN
 		v_where := v_where || format(' AND EXISTS (SELECT 1 FROM %s k WHERE %s)', only_groups_of, v_same);
@@ -215,12 +215,25 @@ BEGIN
 		 ORDER BY 1, 2$q$,
 		v_cols, code, v_date, tbl, v_anynull, v_gcols, v_key, v_where);
 END $$;
-COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass) IS
+COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass[]) IS
 	'lines of a table (and its partitions or children) whose add-on code has no eligible primary in its group (usable with or without the rule attached)';
 
+-- The same rows, as the checks must read them: blind to no line, whatever
+-- row security would hide (src/unfiltered_read.c).
+CREATE OR REPLACE FUNCTION cpt_rules.violations_unfiltered(tbl regclass, code name, group_by name[],
+		service_date name DEFAULT NULL, only_groups_of regclass DEFAULT NULL,
+		excluding regclass[] DEFAULT NULL)
+	RETURNS TABLE (group_key jsonb, addon @extschema@.cpt_code, date_of_service date,
+				   line_table regclass, line_ctid tid)
+	AS 'MODULE_PATHNAME', 'cpt_violations_unfiltered'
+	LANGUAGE C STABLE;
+COMMENT ON FUNCTION cpt_rules.violations_unfiltered(regclass, name, name[], name, regclass, regclass[]) IS
+	'addon_rule_violations() with row security off, as the table owner (FORCE not applied) for a caller with the owner''s privileges: what enforcing and the DDL checks judge by';
+
 -- Raise the rule's violation for lines of tbl, as after "what".
+DROP FUNCTION IF EXISTS cpt_rules.check_rule(regclass, name, text, regclass, regclass);
 CREATE OR REPLACE FUNCTION cpt_rules.check_rule(tbl regclass, rule_name name, what text,
-		only_groups_of regclass DEFAULT NULL, excluding regclass DEFAULT NULL)
+		only_groups_of regclass DEFAULT NULL, excluding regclass[] DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -235,7 +248,7 @@ BEGIN
 	SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
 	  INTO v_nbad, v_examples
 	  FROM (SELECT x.*, row_number() OVER () AS rn
-			  FROM cpt_rules.addon_rule_violations(tbl, v_rule.code_column, v_rule.group_by,
+			  FROM cpt_rules.violations_unfiltered(tbl, v_rule.code_column, v_rule.group_by,
 												   v_rule.service_date_column, only_groups_of, excluding) x) v;
 	IF v_nbad > 0 THEN
 		RAISE EXCEPTION '% would leave % add-on line(s) of table % without an eligible primary code',
@@ -426,7 +439,7 @@ BEGIN
 		SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
 		  INTO v_nbad, v_examples
 		  FROM (SELECT x.*, row_number() OVER () AS rn
-				  FROM cpt_rules.addon_rule_violations(tbl, code, group_by, service_date) x) v;
+				  FROM cpt_rules.violations_unfiltered(tbl, code, group_by, service_date) x) v;
 		IF v_nbad > 0 THEN
 			RAISE EXCEPTION 'table % has % add-on line(s) without an eligible primary code', tbl, v_nbad
 				USING ERRCODE = 'check_violation',
@@ -449,8 +462,7 @@ END $$;
 COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, name) IS
 	'attach the add-on code rule to a table of claim lines (or enable it again, validating the lines); returns the rule''s name';
 
-DROP FUNCTION IF EXISTS cpt_rules.drop_addon_rule(regclass, name);
-CREATE FUNCTION cpt_rules.drop_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
+CREATE OR REPLACE FUNCTION cpt_rules.drop_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
 	RETURNS boolean
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -488,8 +500,12 @@ COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
 	'remove an add-on code rule from a table (the only one, when no name is given); returns false if it was not there';
 
 -- DDL that could let a violation in without a row event: see src/ddl_guard.c,
--- which calls this with what the statement does.
-CREATE OR REPLACE FUNCTION cpt_rules.check_ddl(action text, parent regclass, child regclass)
+-- which calls this with what the statement does.  gone: every table the
+-- statement drops or truncates (DROP TABLE a, b; DROP SCHEMA; TRUNCATE a, b),
+-- when more than the child: the claims are judged without all of them.
+DROP FUNCTION IF EXISTS cpt_rules.check_ddl(text, regclass, regclass);
+CREATE OR REPLACE FUNCTION cpt_rules.check_ddl(action text, parent regclass, child regclass,
+		gone regclass[] DEFAULT NULL)
 	RETURNS void
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -541,12 +557,20 @@ BEGIN
 										 format('detaching partition %s', child), only_groups_of => child);
 		ELSIF action = 'drop' THEN
 			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('dropping partition %s', child),
-										 only_groups_of => child, excluding => child);
+										 format('dropping partition %s', child)
+										 || CASE WHEN cardinality(gone) > 1
+												 THEN format(' with %s other table(s)', cardinality(gone) - 1)
+												 ELSE '' END,
+										 only_groups_of => child,
+										 excluding => coalesce(gone, ARRAY[child]));
 		ELSIF action = 'truncate' THEN
 			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('truncating partition %s', child),
-										 only_groups_of => child, excluding => child);
+										 format('truncating partition %s', child)
+										 || CASE WHEN cardinality(gone) > 1
+												 THEN format(' with %s other table(s)', cardinality(gone) - 1)
+												 ELSE '' END,
+										 only_groups_of => child,
+										 excluding => coalesce(gone, ARRAY[child]));
 		ELSIF action = 'detach concurrently' THEN
 			RAISE EXCEPTION 'cannot detach partition % concurrently: add-on rule "%" on % lets claims span partitions',
 					child, v_rule.rule_name, v_rule.table_name
@@ -585,6 +609,7 @@ CREATE OR REPLACE FUNCTION cpt_rules.ddl_guard() RETURNS event_trigger
 DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_start;
 DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_end;
 CREATE EVENT TRIGGER cpt_rules_ddl_start ON ddl_command_start
-	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE') EXECUTE FUNCTION cpt_rules.ddl_guard();
+	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+	EXECUTE FUNCTION cpt_rules.ddl_guard();
 CREATE EVENT TRIGGER cpt_rules_ddl_end ON ddl_command_end
 	WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE') EXECUTE FUNCTION cpt_rules.ddl_guard();

@@ -1,8 +1,7 @@
 -- Refresh from the CMS file (part of the install script and of the upgrade
 -- from 1.1, so it replaces the 1.1 function).
 
-DROP FUNCTION IF EXISTS cpt_rules.refresh_cms_edits(regclass);
-CREATE FUNCTION cpt_rules.refresh_cms_edits(staging regclass, allow_shrink boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION cpt_rules.refresh_cms_edits(staging regclass, allow_shrink boolean DEFAULT false)
 	RETURNS TABLE (change text, aoc_type smallint, addon @extschema@.cpt_code,
 				   primary_code @extschema@.cpt_code, edit_effective date, edit_deleted date)
 	LANGUAGE plpgsql
