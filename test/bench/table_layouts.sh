@@ -2,6 +2,8 @@
 # Cost of the add-on rule on every table layout, each ratio measured side by
 # side in one run (rule / no rule, same statement, same data, medians of
 # ROUNDS alternating runs), on a throwaway cluster with default settings:
+# every ratio is the median of the rounds' ratios, and every rule cost the
+# median of the rounds' differences (both sides of a round back to back).
 #
 #   plain     a table with primary key (claim_id, line)
 #   hash      16 partitions by hash of claim_id, primary key (claim_id, line)
@@ -100,49 +102,57 @@ SQL
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# measure LAYOUT SQL: median elapsed and CPU seconds without and with the rule, alternating
+# measure LAYOUT SQL: without and with the rule, ROUNDS rounds, which side
+# goes first alternating.  Prints the medians of: elapsed without, elapsed
+# with, CPU without, CPU with, and of each round's elapsed ratio, CPU ratio
+# and elapsed difference (both sides of a round run back to back, so that a
+# slow phase of the machine falls on both).
 measure() {
-	local layout=$1 sql=$2 off=() on=() r
+	local layout=$1 sql=$2 off on rows=() r
 	for r in $(seq "$ROUNDS"); do
 		# which side goes first alternates, so neither always meets a warmer machine
 		if [ $((r % 2)) = 1 ]; then
-			off+=("$(time_load bench_off "$layout" no "$sql")")
-			on+=("$(time_load bench_on "$layout" yes "$sql")")
+			off=$(time_load bench_off "$layout" no "$sql")
+			on=$(time_load bench_on "$layout" yes "$sql")
 		else
-			on+=("$(time_load bench_on "$layout" yes "$sql")")
-			off+=("$(time_load bench_off "$layout" no "$sql")")
+			on=$(time_load bench_on "$layout" yes "$sql")
+			off=$(time_load bench_off "$layout" no "$sql")
 		fi
+		rows+=("$off $on")
 	done
-	echo "$(printf '%s\n' "${off[@]}" | cut -d' ' -f1 | median) $(printf '%s\n' "${on[@]}" | cut -d' ' -f1 | median)" \
-		"$(printf '%s\n' "${off[@]}" | cut -d' ' -f2 | median) $(printf '%s\n' "${on[@]}" | cut -d' ' -f2 | median)"
+	local col
+	for col in 1 3 2 4; do
+		printf '%s\n' "${rows[@]}" | awk -v c=$col '{ print $c }' | median
+	done | tr '\n' ' '
+	printf '%s\n' "${rows[@]}" | awk '{ printf "%.6f\n", $3 / $1 }' | median | tr '\n' ' '
+	printf '%s\n' "${rows[@]}" | awk '{ printf "%.6f\n", ($2 > 0 ? $4 / $2 : 0) }' | median | tr '\n' ' '
+	printf '%s\n' "${rows[@]}" | awk '{ printf "%.6f\n", $3 - $1 }' | median
 }
 
 printf '%-44s %9s %9s %7s %8s %8s %14s\n' "shape" "no rule" "rule" "ratio" "CPU" "target" "us/add-on claim"
-report() {	# NAME TARGET ADDON_CLAIMS OFF ON CPU_OFF CPU_ON
-	local ratio cpu us
-	ratio=$(echo "scale=3; $5 / $4" | bc)
-	cpu=$(echo "scale=3; $7 / $6" | bc 2>/dev/null || echo "?")
-	us=$(echo "scale=1; ($5 - $4) * 1000000 / $3" | bc)
-	printf '%-44s %8.3fs %8.3fs %6.2fx %7.2fx %8s %14s\n' "$1" "$4" "$5" "$ratio" "$cpu" "$2" "$us"
+report() {	# NAME TARGET ADDON_CLAIMS OFF ON CPU_OFF CPU_ON RATIO CPU_RATIO DIFF
+	local us
+	us=$(echo "scale=1; ${10} * 1000000 / $3" | bc)
+	printf '%-44s %8.3fs %8.3fs %6.2fx %7.2fx %8s %14s\n' "$1" "$4" "$5" "$8" "$9" "$2" "$us"
 }
 
-read -r off on coff con < <(measure plain "$(load_sql 20000 5)")
-report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con"
-read -r off on coff con < <(measure hash "$(load_sql 20000 5)")
-report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con"
-read -r off on coff con < <(measure range "$(load_sql 20000 5)")
-report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on" "$coff" "$con"
+read -r off on coff con ratio cratio diff < <(measure plain "$(load_sql 20000 5)")
+report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diff"
+read -r off on coff con ratio cratio diff < <(measure hash "$(load_sql 20000 5)")
+report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diff"
+read -r off on coff con ratio cratio diff < <(measure range "$(load_sql 20000 5)")
+report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diff"
 
-read -r off5 on5 coff5 con5 < <(measure noindex "$(load_sql 5000 5)")
-report "no index, 5k claims" "" 1250 "$off5" "$on5" "$coff5" "$con5"
-read -r off10 on10 coff10 con10 < <(measure noindex "$(load_sql 10000 5)")
-report "no index, 10k claims" "" 2500 "$off10" "$on10" "$coff10" "$con10"
+read -r off on coff con ratio cratio diff5 < <(measure noindex "$(load_sql 5000 5)")
+report "no index, 5k claims" "" 1250 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diff5"
+read -r off on coff con ratio cratio diff10 < <(measure noindex "$(load_sql 10000 5)")
+report "no index, 10k claims" "" 2500 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diff10"
 printf '%-44s %39s\n' "  no index: rule cost 10k / 5k claims" \
-	"$(echo "scale=2; ($on10 - $off10) / ($on5 - $off5)" | bc)x (target <= 2.2)"
+	"$(echo "scale=2; $diff10 / $diff5" | bc)x (target <= 2.2)"
 
-read -r offg1 ong1 coffg1 cong1 < <(measure giant "$(giant_sql 10000)")
-report "one claim, 10k lines" "" 1 "$offg1" "$ong1" "$coffg1" "$cong1"
-read -r offg2 ong2 coffg2 cong2 < <(measure giant "$(giant_sql 20000)")
-report "one claim, 20k lines" "" 1 "$offg2" "$ong2" "$coffg2" "$cong2"
+read -r off on coff con ratio cratio diffg1 < <(measure giant "$(giant_sql 10000)")
+report "one claim, 10k lines" "" 1 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diffg1"
+read -r off on coff con ratio cratio diffg2 < <(measure giant "$(giant_sql 20000)")
+report "one claim, 20k lines" "" 1 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diffg2"
 printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
-	"$(echo "scale=2; ($ong2 - $offg2) / ($ong1 - $offg1)" | bc)x (target <= 2.2)"
+	"$(echo "scale=2; $diffg2 / $diffg1" | bc)x (target <= 2.2)"
