@@ -18,13 +18,17 @@
 # ratio of the backend's CPU time, the target, and the rule's cost per claim
 # holding an add-on.
 #
+# Then the same loads once more in a single-user backend under callgrind:
+# instruction counts, the same in every run, whatever else the machine does
+# (BENCH_INSTRUCTIONS=0 leaves them out).
+#
 # Usage: test/bench/table_layouts.sh    (BENCH_ROUNDS=N, default 5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
 ROUNDS=${BENCH_ROUNDS:-5}
-ensure_packages "${BASE_PACKAGES[@]}" bc
+ensure_packages "${BASE_PACKAGES[@]}" bc valgrind
 build_and_install >/dev/null
 start_cluster
 trap stop_cluster EXIT
@@ -156,3 +160,60 @@ read -r off on coff con ratio cratio diffg2 < <(measure giant "$(giant_sql 20000
 report "one claim, 20k lines" "" 1 "$off" "$on" "$coff" "$con" "$ratio" "$cratio" "$diffg2"
 printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
 	"$(echo "scale=2; $diffg2 / $diffg1" | bc)x (target <= 2.2)"
+
+[ "${BENCH_INSTRUCTIONS:-1}" = 1 ] || exit 0
+
+# single_ir SQL: instructions of one statement (its own transaction) in a
+# single-user backend on this cluster's data, its start-up subtracted
+single_ir() {
+	local stmt
+	stmt=$(printf '%s' "$1" | tr '\n\t' '  ')
+	printf '%s\n' "$stmt" >"$PGTMP/in.sql"
+	as_pg valgrind --tool=callgrind --callgrind-out-file="$PGTMP/callgrind.out" \
+		"$PGBIN/postgres" --single -D "$PGTMP/data" postgres <"$PGTMP/in.sql" >"$PGTMP/single.log" 2>&1 ||
+		{ cat "$PGTMP/single.log" >&2; return 1; }
+	! grep -q ERROR "$PGTMP/single.log" || { cat "$PGTMP/single.log" >&2; return 1; }
+	sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$PGTMP/single.log"
+}
+# ir LAYOUT SQL: "without with" instructions of the load into a fresh table
+ir() {
+	local layout=$1 sql=$2 off on
+	make_table bench_off "$layout"
+	make_table bench_on "$layout"
+	q -c "SELECT cpt_rules.enforce_addon_rule('bench_on', code => 'code', group_by => '{claim_id}',
+			service_date => 'service_date')" >/dev/null 2>&1
+	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m fast -w stop >/dev/null
+	off=$(single_ir "${sql//%T/bench_off}")
+	on=$(single_ir "${sql//%T/bench_on}")
+	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w start >/dev/null
+	echo "$((off - base)) $((on - base))"
+}
+
+echo
+echo "instructions (callgrind, single-user backend, start-up subtracted; the same in every run)"
+printf '%-44s %14s %14s %7s %8s %14s\n' "shape" "no rule" "rule" "ratio" "target" "per add-on claim"
+as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m fast -w stop >/dev/null
+base=$(single_ir "SELECT 1")
+as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w start >/dev/null
+ir_report() {	# NAME TARGET ADDON_CLAIMS OFF ON
+	printf '%-44s %14s %14s %6.3fx %8s %14s\n' "$1" "$4" "$5" "$(echo "scale=4; $5 / $4" | bc)" "$2" \
+		"$(( ($5 - $4) / $3 ))"
+}
+read -r off on < <(ir plain "$(load_sql 20000 5)")
+ir_report "plain, primary key, 100k lines" "<= 1.10" 5000 "$off" "$on"
+read -r off on < <(ir hash "$(load_sql 20000 5)")
+ir_report "hash by claim_id, 16 partitions, 100k lines" "<= 1.10" 5000 "$off" "$on"
+read -r off on < <(ir range "$(load_sql 20000 5)")
+ir_report "range by month, 24 partitions, 100k lines" "<= 1.20" 5000 "$off" "$on"
+read -r off5 on5 < <(ir noindex "$(load_sql 5000 5)")
+ir_report "no index, 5k claims" "" 1250 "$off5" "$on5"
+read -r off10 on10 < <(ir noindex "$(load_sql 10000 5)")
+ir_report "no index, 10k claims" "" 2500 "$off10" "$on10"
+printf '%-44s %39s\n' "  no index: rule cost 10k / 5k claims" \
+	"$(echo "scale=2; ($on10 - $off10) / ($on5 - $off5)" | bc)x (target <= 2.2)"
+read -r offg1 ong1 < <(ir giant "$(giant_sql 10000)")
+ir_report "one claim, 10k lines" "" 1 "$offg1" "$ong1"
+read -r offg2 ong2 < <(ir giant "$(giant_sql 20000)")
+ir_report "one claim, 20k lines" "" 1 "$offg2" "$ong2"
+printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
+	"$(echo "scale=2; ($ong2 - $offg2) / ($ong1 - $offg1)" | bc)x (target <= 2.2)"
