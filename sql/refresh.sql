@@ -32,6 +32,17 @@ SELECT * FROM cpt_rules.refresh_cms_edits('aoc_in');
 SELECT count(*) FROM cpt_rules.aoc_edit_added;
 SELECT count(*) FROM cpt_rules.aoc_edit_removed;
 
+-- a table the admin may read only through a policy that hides its lines:
+-- the audit after the refresh must not report it clean
+RESET ROLE;
+CREATE TABLE rls_claims (claim_id bigint, code cpt_code);
+CREATE INDEX ON rls_claims (claim_id);
+SELECT cpt_rules.enforce_addon_rule('rls_claims', code => 'code', group_by => '{claim_id}') IS NOT NULL AS enforced;
+INSERT INTO rls_claims VALUES (1, '23210'), (1, '20934');
+ALTER TABLE rls_claims ENABLE ROW LEVEL SECURITY;
+CREATE POLICY nothing_for_admins ON rls_claims TO rules_admin USING (false);
+GRANT SELECT ON rls_claims TO rules_admin;
+SET ROLE rules_admin;
 -- a new quarter: a pair added, a pair ended, a pair removed, a note changed
 UPDATE aoc_in SET edit_deleted = '2026274' WHERE addon_code = '20933' AND primary_code = '27704';
 DELETE FROM aoc_in WHERE addon_code = '20934' AND primary_code = '23210';
@@ -39,6 +50,7 @@ INSERT INTO aoc_in VALUES ('1', '20933', NULL, '27078', NULL, '2026-10-01', NULL
 UPDATE aoc_in SET special_instruction_notes = 'revised' WHERE addon_code = '99292';
 SELECT * FROM cpt_rules.refresh_cms_edits('aoc_in');
 RESET ROLE;
+DROP TABLE rls_claims;
 SELECT valid_pairing('20933', '27078', '2026-10-01'), valid_pairing('20933', '27078', '2026-09-30'),
        valid_pairing('20933', '27704', '2026-09-30'), valid_pairing('20933', '27704', '2026-10-01'),
        valid_pairing('20934', '23210'), valid_pairing('20932', '23210');
