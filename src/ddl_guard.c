@@ -190,7 +190,19 @@ guard_create(CreateStmt *stmt)
 				  relation_of(lfirst_node(RangeVar, lc)), relid);
 }
 
-static Oid	namespace_owner(Oid nspid);
+static Oid
+namespace_owner(Oid nspid)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	Oid			owner = InvalidOid;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
 
 /*
  * Tables of the schemas (DROP SCHEMA ... CASCADE), or owned by the roles or
@@ -253,19 +265,6 @@ guard_drop_tables(List *relids)
 	}
 }
 
-static Oid
-namespace_owner(Oid nspid)
-{
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
-	Oid			owner = InvalidOid;
-
-	if (HeapTupleIsValid(tup))
-	{
-		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-		ReleaseSysCache(tup);
-	}
-	return owner;
-}
 
 static void
 guard_drop(DropStmt *stmt)
