@@ -41,8 +41,6 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "unfiltered_read.h"
-
 /*
  * Run cpt_rules.check_ddl(action, parent, child[, gone]); NULL for an
  * invalid OID.  gone: every table the statement drops or truncates, when it
@@ -56,7 +54,6 @@ check_ddl_gone(const char *action, Oid parent, Oid child, List *gone)
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			nargs = 3;
 	int			rc;
-	UnfilteredRead unfiltered;
 
 	values[0] = CStringGetTextDatum(action);
 	values[1] = ObjectIdGetDatum(parent);
@@ -81,11 +78,10 @@ check_ddl_gone(const char *action, Oid parent, Oid child, List *gone)
 		elog(ERROR, "SPI_connect failed");
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetLatestSnapshot());
-	unfiltered_read_begin(&unfiltered, OidIsValid(parent) ? parent : child);
+	/* three arguments where one table goes: what a 1.2 schema still takes */
 	rc = SPI_execute_with_args(nargs == 4 ? "SELECT cpt_rules.check_ddl($1, $2, $3, $4::regclass[])"
 							   : "SELECT cpt_rules.check_ddl($1, $2, $3)",
 							   nargs, argtypes, values, nulls, true, 0);
-	unfiltered_read_end(&unfiltered);
 	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "cpt_rules.check_ddl failed: %s", SPI_result_code_string(rc));

@@ -1,19 +1,20 @@
 /*
  * unfiltered_read.c
- *		Run the checks of DDL, and the validation of enforcing a rule, so
- *		that row security hides no line from them.
+ *		The audit that enforcing a rule and the checks of DDL judge by,
+ *		read so that row security hides no line from it.
  *
- * The checks of ATTACH, DETACH, DROP and TRUNCATE of a partition
- * (cpt_rules.check_ddl()) and the validation of the lines already stored
- * are queries, which see what their user may see.  A
- * policy that hides add-on lines, forced on the owner or applying to a
- * clerk allowed to TRUNCATE, would let an orphan in.  So they run with
- * row_security off: a policy that applies raises an error instead of
- * hiding rows.  A user with the privileges of the table's owner runs them
- * as the owner with FORCE ROW LEVEL SECURITY not applied, as ri_triggers.c
- * runs its queries, which is no more than the owner could do by ALTER
- * TABLE; anyone else stays who they are, and a policy that applies to them
- * refuses the statement.
+ * cpt_rules.addon_rule_violations() is a query and sees what its caller may
+ * see.  A policy that hides add-on lines, forced on the owner or applying
+ * to a clerk allowed to TRUNCATE, would let an orphan past the validation
+ * of enforce_addon_rule and the checks of ATTACH, DETACH, DROP and TRUNCATE
+ * of a partition (cpt_rules.check_rule()).  So they read through
+ * cpt_rules.violations_unfiltered(), which runs the audit with row_security
+ * off: a policy that applies raises an error instead of hiding rows.  A
+ * caller with the privileges of the table's owner runs it as the owner with
+ * FORCE ROW LEVEL SECURITY not applied, as ri_triggers.c runs its queries,
+ * which is no more than the owner could do by ALTER TABLE; anyone else
+ * stays who they are, and a policy that applies to them refuses the
+ * statement.
  */
 #include "postgres.h"
 
@@ -28,7 +29,8 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
-#include "unfiltered_read.h"
+#define AUDIT_NARGS 6
+#define AUDIT_NCOLS 5
 
 static Oid
 relation_owner(Oid relid)
@@ -44,43 +46,10 @@ relation_owner(Oid relid)
 }
 
 /*
- * Both are undone by (sub)transaction abort if the check fails.  A
- * superuser sees every row already, and may read partitions the owner
- * cannot.
- */
-void
-unfiltered_read_begin(UnfilteredRead *state, Oid relid)
-{
-	Oid			owner = OidIsValid(relid) ? relation_owner(relid) : InvalidOid;
-
-	GetUserIdAndSecContext(&state->save_userid, &state->save_sec_context);
-	state->as_owner = OidIsValid(owner) && !superuser() &&
-		has_privs_of_role(state->save_userid, owner);
-	if (state->as_owner)
-		SetUserIdAndSecContext(owner, state->save_sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-	state->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-unfiltered_read_end(UnfilteredRead *state)
-{
-	AtEOXact_GUC(true, state->save_nestlevel);
-	if (state->as_owner)
-		SetUserIdAndSecContext(state->save_userid, state->save_sec_context);
-}
-
-/*
  * cpt_rules.violations_unfiltered(tbl, code, group_by, service_date,
  * only_groups_of, excluding): the rows of cpt_rules.addon_rule_violations()
- * for the same arguments, read as above.  What enforcing a rule validates
- * and what check_rule() judges DDL by.
+ * for the same arguments, read as above.
  */
-#define AUDIT_NARGS 6
-#define AUDIT_NCOLS 5
-
 PG_FUNCTION_INFO_V1(cpt_violations_unfiltered);
 Datum
 cpt_violations_unfiltered(PG_FUNCTION_ARGS)
@@ -91,7 +60,11 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[AUDIT_NARGS];
 	char		nulls[AUDIT_NARGS];
-	UnfilteredRead unfiltered;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	Oid			owner;
+	bool		as_owner;
 	int			rc;
 
 	if (PG_ARGISNULL(0))
@@ -107,7 +80,21 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
 
-	unfiltered_read_begin(&unfiltered, PG_GETARG_OID(0));
+	/*
+	 * Both are undone by (sub)transaction abort if the audit fails.  A
+	 * superuser sees every row already, and may read partitions the owner
+	 * cannot.
+	 */
+	owner = relation_owner(PG_GETARG_OID(0));
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	as_owner = !superuser() && has_privs_of_role(save_userid, owner);
+	if (as_owner)
+		SetUserIdAndSecContext(owner, save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args("SELECT * FROM cpt_rules.addon_rule_violations($1, $2, $3, $4, $5, $6)",
@@ -123,6 +110,9 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rownulls);
 	}
 	SPI_finish();
-	unfiltered_read_end(&unfiltered);
+
+	AtEOXact_GUC(true, save_nestlevel);
+	if (as_owner)
+		SetUserIdAndSecContext(save_userid, save_sec_context);
 	return (Datum) 0;
 }
