@@ -555,17 +555,11 @@ BEGIN
 			-- the partition is gone from the hierarchy: judge what is left
 			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
 										 format('detaching partition %s', child), only_groups_of => child);
-		ELSIF action = 'drop' THEN
+		ELSIF action IN ('drop', 'truncate') THEN
+			-- the partition's lines are gone, with those of the rest of gone
 			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('dropping partition %s', child)
-										 || CASE WHEN cardinality(gone) > 1
-												 THEN format(' with %s other table(s)', cardinality(gone) - 1)
-												 ELSE '' END,
-										 only_groups_of => child,
-										 excluding => coalesce(gone, ARRAY[child]));
-		ELSIF action = 'truncate' THEN
-			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('truncating partition %s', child)
+										 format('%s partition %s',
+												CASE action WHEN 'drop' THEN 'dropping' ELSE 'truncating' END, child)
 										 || CASE WHEN cardinality(gone) > 1
 												 THEN format(' with %s other table(s)', cardinality(gone) - 1)
 												 ELSE '' END,
