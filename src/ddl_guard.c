@@ -39,7 +39,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 /*
  * Run cpt_rules.check_ddl(action, parent, child[, gone]); NULL for an
@@ -186,23 +185,30 @@ guard_create(CreateStmt *stmt)
 				  relation_of(lfirst_node(RangeVar, lc)), relid);
 }
 
-static Oid
-namespace_owner(Oid nspid)
+/* Schemas owned by the roles, which DROP OWNED drops with what is in them. */
+static List *
+schemas_owned_by(List *roleids)
 {
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
-	Oid			owner = InvalidOid;
+	List	   *nspids = NIL;
+	Relation	pg_namespace = table_open(NamespaceRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(pg_namespace, 0, NULL);
+	HeapTuple	tup;
 
-	if (HeapTupleIsValid(tup))
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-		ReleaseSysCache(tup);
+		Form_pg_namespace n = (Form_pg_namespace) GETSTRUCT(tup);
+
+		if (list_member_oid(roleids, n->nspowner))
+			nspids = lappend_oid(nspids, n->oid);
 	}
-	return owner;
+	table_endscan(scan);
+	table_close(pg_namespace, AccessShareLock);
+	return nspids;
 }
 
 /*
- * Tables of the schemas (DROP SCHEMA ... CASCADE), or owned by the roles or
- * in schemas they own (DROP OWNED), that the statement would drop.
+ * Tables of the schemas, or owned by the roles, that a DROP SCHEMA ...
+ * CASCADE or DROP OWNED would drop.
  */
 static List *
 tables_dropped_with(List *nspids, List *roleids)
@@ -219,8 +225,7 @@ tables_dropped_with(List *nspids, List *roleids)
 		if (c->relkind != RELKIND_RELATION && c->relkind != RELKIND_PARTITIONED_TABLE &&
 			c->relkind != RELKIND_FOREIGN_TABLE)
 			continue;
-		if (list_member_oid(nspids, c->relnamespace) || list_member_oid(roleids, c->relowner) ||
-			(roleids != NIL && list_member_oid(roleids, namespace_owner(c->relnamespace))))
+		if (list_member_oid(nspids, c->relnamespace) || list_member_oid(roleids, c->relowner))
 			relids = lappend_oid(relids, c->oid);
 	}
 	table_endscan(scan);
@@ -308,7 +313,7 @@ guard_drop_owned(DropOwnedStmt *stmt)
 			roleids = lappend_oid(roleids, roleid);
 	}
 	if (roleids != NIL)
-		guard_drop_tables(tables_dropped_with(NIL, roleids));
+		guard_drop_tables(tables_dropped_with(schemas_owned_by(roleids), roleids));
 }
 
 PG_FUNCTION_INFO_V1(cpt_ddl_guard);
