@@ -188,52 +188,71 @@ typedef struct RuleRows
 	int			cap;
 } RuleRows;
 
+/* Make room for one more element of a growing array. */
+static void *
+grow(void *arr, int n, int *cap, Size elsize)
+{
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : 64;
+	return arr ? repalloc(arr, elsize * *cap) : palloc(elsize * *cap);
+}
+
 static RuleRow *
 next_row(RuleRows *rr)
 {
-	if (rr->n == rr->cap)
-	{
-		rr->cap = rr->cap ? rr->cap * 2 : 1024;
-		rr->rows = rr->rows ? repalloc(rr->rows, sizeof(RuleRow) * rr->cap)
-			: palloc(sizeof(RuleRow) * rr->cap);
-	}
+	rr->rows = grow(rr->rows, rr->n, &rr->cap, sizeof(RuleRow));
 	memset(&rr->rows[rr->n], 0, sizeof(RuleRow));
 	return &rr->rows[rr->n++];
 }
 
-/* Columns read from a rule table, found by name. */
-typedef struct RuleColumns
-{
-	Relation	rel;
-	int			ncols;
-	AttrNumber	attno[7];
-} RuleColumns;
+#define MAX_RULE_COLUMNS 7
 
+typedef void (*RuleTableVisitor) (TupleTableSlot *slot, const AttrNumber *attno, void *arg);
+
+/*
+ * Visit every row of a rule table under snapshot, its columns found by
+ * name (attno[i] for names[i]).
+ */
 static void
-open_rule_table(RuleColumns *rc, Oid relid, const char *const *names, int ncols)
+scan_rule_table(Oid relid, const char *const *names, int ncols, Snapshot snapshot,
+				RuleTableVisitor visit, void *arg)
 {
-	rc->rel = table_open(relid, AccessShareLock);
-	rc->ncols = ncols;
+	Relation	rel = table_open(relid, AccessShareLock);
+	AttrNumber	attno[MAX_RULE_COLUMNS];
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+
+	Assert(ncols <= MAX_RULE_COLUMNS);
 	for (int i = 0; i < ncols; i++)
 	{
-		rc->attno[i] = get_attnum(relid, names[i]);
-		if (rc->attno[i] == InvalidAttrNumber)
+		attno[i] = get_attnum(relid, names[i]);
+		if (attno[i] == InvalidAttrNumber)
 			elog(ERROR, "column \"%s\" of \"%s\" is missing",
-				 names[i], RelationGetRelationName(rc->rel));
+				 names[i], RelationGetRelationName(rel));
 	}
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		visit(slot, attno, arg);
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
 }
 
-static Datum
-col(TupleTableSlot *slot, const RuleColumns *rc, int i, bool *isnull)
+static CptCode
+code_col(TupleTableSlot *slot, AttrNumber attno, bool *isnull)
 {
-	return slot_getattr(slot, rc->attno[i], isnull);
+	Datum		d = slot_getattr(slot, attno, isnull);
+
+	return *isnull ? 0 : DatumGetCptCode(d);
 }
 
 static DateADT
-date_col(TupleTableSlot *slot, const RuleColumns *rc, int i, DateADT if_null)
+date_col(TupleTableSlot *slot, AttrNumber attno, DateADT if_null)
 {
 	bool		isnull;
-	Datum		d = col(slot, rc, i, &isnull);
+	Datum		d = slot_getattr(slot, attno, &isnull);
 
 	return isnull ? if_null : DatumGetDateADT(d);
 }
@@ -246,6 +265,13 @@ typedef struct EditKey
 	CptCode		primary;
 	DateADT		effective;
 } EditKey;
+
+typedef struct EditKeys
+{
+	EditKey    *keys;
+	int			n;
+	int			cap;
+} EditKeys;
 
 static int
 compare_edit_keys(const void *a, const void *b)
@@ -264,6 +290,58 @@ compare_edit_keys(const void *a, const void *b)
 	return 0;
 }
 
+/* key columns, in the order both kinds of edit table are read */
+static void
+read_edit_key(TupleTableSlot *slot, const AttrNumber *attno, EditKey *key)
+{
+	bool		isnull;
+
+	memset(key, 0, sizeof(EditKey));
+	key->addon = code_col(slot, attno[0], &isnull);
+	key->primary = code_col(slot, attno[1], &isnull);
+	key->has_primary = !isnull;
+	key->effective = date_col(slot, attno[2], DATEVAL_NOBEGIN);
+}
+
+static void
+removed_visit(TupleTableSlot *slot, const AttrNumber *attno, void *arg)
+{
+	EditKeys   *ek = arg;
+
+	ek->keys = grow(ek->keys, ek->n, &ek->cap, sizeof(EditKey));
+	read_edit_key(slot, attno, &ek->keys[ek->n++]);
+}
+
+typedef struct EditsScan
+{
+	RuleRows   *rr;
+	const EditKeys *removed;	/* NULL: none to leave out */
+} EditsScan;
+
+static void
+edit_visit(TupleTableSlot *slot, const AttrNumber *attno, void *arg)
+{
+	EditsScan  *es = arg;
+	EditKey		key;
+	RuleRow    *row;
+	bool		isnull;
+
+	read_edit_key(slot, attno, &key);
+	if (es->removed &&
+		bsearch(&key, es->removed->keys, es->removed->n, sizeof(EditKey), compare_edit_keys))
+		return;
+	row = next_row(es->rr);
+	row->addon = key.addon;
+	row->has_primary = key.has_primary;
+	row->primary = key.primary;
+	row->effective = key.effective;
+	row->aoc_type = DatumGetInt16(slot_getattr(slot, attno[3], &isnull));
+	row->addon_ends = date_col(slot, attno[4], DATEVAL_NOEND);
+	/* the pairing ends with the edit or the primary code, which first */
+	row->ends = Min(date_col(slot, attno[5], DATEVAL_NOEND),
+					date_col(slot, attno[6], DATEVAL_NOEND));
+}
+
 /*
  * The edits of the view cpt_rules.aoc_edit: shipped rows whose key is not
  * in aoc_edit_removed (primary compared IS NOT DISTINCT), and the added
@@ -274,115 +352,44 @@ static void
 read_cms_edits(RuleRows *rr, Oid shipped, Oid added, Oid removed, Snapshot snapshot)
 {
 	static const char *const edit_cols[] = {
-		"addon", "aoc_type", "addon_deleted", "primary_code", "edit_deleted",
-		"primary_deleted", "edit_effective"
+		"addon", "primary_code", "edit_effective",
+		"aoc_type", "addon_deleted", "edit_deleted", "primary_deleted"
 	};
-	static const char *const removed_cols[] = {"addon", "primary_code", "edit_effective"};
-	RuleColumns rc;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
-	EditKey    *keys = NULL;
-	int			nkeys = 0;
-	int			cap = 0;
+	EditKeys	ek = {NULL, 0, 0};
+	EditsScan	es;
 
-	open_rule_table(&rc, removed, removed_cols, lengthof(removed_cols));
-	slot = table_slot_create(rc.rel, NULL);
-	scan = table_beginscan(rc.rel, snapshot, 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		Datum		primary;
+	scan_rule_table(removed, edit_cols, 3, snapshot, removed_visit, &ek);
+	if (ek.n > 1)
+		qsort(ek.keys, ek.n, sizeof(EditKey), compare_edit_keys);
 
-		if (nkeys == cap)
-		{
-			cap = cap ? cap * 2 : 64;
-			keys = keys ? repalloc(keys, sizeof(EditKey) * cap) : palloc(sizeof(EditKey) * cap);
-		}
-		memset(&keys[nkeys], 0, sizeof(EditKey));
-		keys[nkeys].addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
-		primary = col(slot, &rc, 1, &isnull);
-		keys[nkeys].has_primary = !isnull;
-		keys[nkeys].primary = isnull ? 0 : DatumGetCptCode(primary);
-		keys[nkeys].effective = date_col(slot, &rc, 2, DATEVAL_NOBEGIN);
-		nkeys++;
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rc.rel, AccessShareLock);
-	if (nkeys > 1)
-		qsort(keys, nkeys, sizeof(EditKey), compare_edit_keys);
+	es.rr = rr;
+	es.removed = ek.n > 0 ? &ek : NULL;
+	scan_rule_table(shipped, edit_cols, lengthof(edit_cols), snapshot, edit_visit, &es);
+	es.removed = NULL;
+	scan_rule_table(added, edit_cols, lengthof(edit_cols), snapshot, edit_visit, &es);
+}
 
-	for (int which = 0; which < 2; which++)
-	{
-		open_rule_table(&rc, which == 0 ? shipped : added, edit_cols, lengthof(edit_cols));
-		slot = table_slot_create(rc.rel, NULL);
-		scan = table_beginscan(rc.rel, snapshot, 0, NULL);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-		{
-			bool		isnull;
-			Datum		primary;
-			EditKey		key;
-			RuleRow    *row;
-			DateADT		edit_deleted;
-			DateADT		primary_deleted;
+static void
+payer_visit(TupleTableSlot *slot, const AttrNumber *attno, void *arg)
+{
+	RuleRow    *row = next_row((RuleRows *) arg);
+	bool		isnull;
 
-			memset(&key, 0, sizeof(key));
-			key.addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
-			primary = col(slot, &rc, 3, &isnull);
-			key.has_primary = !isnull;
-			key.primary = isnull ? 0 : DatumGetCptCode(primary);
-			key.effective = date_col(slot, &rc, 6, DATEVAL_NOBEGIN);
-			if (which == 0 && nkeys > 0 &&
-				bsearch(&key, keys, nkeys, sizeof(EditKey), compare_edit_keys) != NULL)
-				continue;
-
-			row = next_row(rr);
-			row->addon = key.addon;
-			row->has_primary = key.has_primary;
-			row->primary = key.primary;
-			row->effective = key.effective;
-			row->aoc_type = DatumGetInt16(col(slot, &rc, 1, &isnull));
-			row->addon_ends = date_col(slot, &rc, 2, DATEVAL_NOEND);
-			/* the pairing ends with the edit or the primary code, which first */
-			edit_deleted = date_col(slot, &rc, 4, DATEVAL_NOEND);
-			primary_deleted = date_col(slot, &rc, 5, DATEVAL_NOEND);
-			row->ends = Min(edit_deleted, primary_deleted);
-		}
-		table_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
-		table_close(rc.rel, AccessShareLock);
-	}
-	if (keys)
-		pfree(keys);
+	row->payer = true;
+	row->addon = code_col(slot, attno[0], &isnull);
+	row->has_primary = true;
+	row->primary = code_col(slot, attno[1], &isnull);
+	row->effective = date_col(slot, attno[2], DATEVAL_NOBEGIN);
+	row->ends = date_col(slot, attno[3], DATEVAL_NOEND);
+	row->addon_ends = DATEVAL_NOEND;
 }
 
 static void
 read_payer_pairs(RuleRows *rr, Oid payer_pair, Snapshot snapshot)
 {
 	static const char *const pair_cols[] = {"addon", "primary_code", "effective", "deleted"};
-	RuleColumns rc;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
 
-	open_rule_table(&rc, payer_pair, pair_cols, lengthof(pair_cols));
-	slot = table_slot_create(rc.rel, NULL);
-	scan = table_beginscan(rc.rel, snapshot, 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-		RuleRow    *row = next_row(rr);
-
-		row->payer = true;
-		row->addon = DatumGetCptCode(col(slot, &rc, 0, &isnull));
-		row->has_primary = true;
-		row->primary = DatumGetCptCode(col(slot, &rc, 1, &isnull));
-		row->effective = date_col(slot, &rc, 2, DATEVAL_NOBEGIN);
-		row->ends = date_col(slot, &rc, 3, DATEVAL_NOEND);
-		row->addon_ends = DATEVAL_NOEND;
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rc.rel, AccessShareLock);
+	scan_rule_table(payer_pair, pair_cols, lengthof(pair_cols), snapshot, payer_visit, rr);
 }
 
 static AddonRule *
