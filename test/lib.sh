@@ -53,6 +53,20 @@ copy_tree() {
 	fi
 }
 
+# single_user DATADIR [callgrind] < statements: run them, one a line and
+# each its own transaction, in a single-user backend on the stopped cluster
+# in DATADIR (the benchmarks' instruction counts).  With callgrind, under
+# valgrind, printing the backend's instruction count.  Fails on any ERROR.
+single_user() {
+	local data=$1 tool=()
+	[ "${2:-}" = callgrind ] && tool=(valgrind --tool=callgrind --callgrind-out-file="$data/../callgrind.out")
+	cat >"$data/../single.sql"
+	as_pg "${tool[@]}" "$PGBIN/postgres" --single -D "$data" postgres <"$data/../single.sql" >"$data/../single.log" 2>&1 ||
+		{ cat "$data/../single.log" >&2; return 1; }
+	! grep -q ERROR "$data/../single.log" || { cat "$data/../single.log" >&2; return 1; }
+	[ -z "${2:-}" ] || sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$data/../single.log"
+}
+
 # The server must not run as root; Debian's postgresql package creates this user.
 PG_OS_USER=postgres
 

@@ -470,17 +470,7 @@ SELECT cpt_rules.enforce_addon_rule('cg_cpt_rules', code => 'code', group_by => 
 	service_date => 'service_date');
 SQL
 as_pg "$PGBIN/pg_ctl" -D "$CG/data" -w stop >/dev/null
-# single [callgrind] < statements, one a line, each its own transaction: run
-# them in a single-user backend; with callgrind, print its instruction count
-single() {
-	local tool=()
-	[ "${1:-}" = callgrind ] && tool=(valgrind --tool=callgrind --callgrind-out-file="$CG/callgrind.out")
-	cat >"$CG/in.sql"
-	as_pg "${tool[@]}" "$PGBIN/postgres" --single -D "$CG/data" postgres <"$CG/in.sql" >"$CG/single.log" 2>&1 ||
-		{ cat "$CG/single.log" >&2; return 1; }
-	! grep -q ERROR "$CG/single.log" || { cat "$CG/single.log" >&2; return 1; }
-	[ -z "${1:-}" ] || sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$CG/single.log"
-}
+single() { single_user "$CG/data" "$@"; }
 base_ir=$(echo "SELECT 1;" | single callgrind)
 for v in unconstrained cpt_rules; do
 	echo "TRUNCATE cg_$v;" | single

@@ -164,17 +164,8 @@ printf '%-44s %39s\n' "  one claim: rule cost 20k / 10k lines" \
 [ "${BENCH_INSTRUCTIONS:-1}" = 1 ] || exit 0
 
 # single_ir SQL: instructions of one statement (its own transaction) in a
-# single-user backend on this cluster's data, its start-up subtracted
-single_ir() {
-	local stmt
-	stmt=$(printf '%s' "$1" | tr '\n\t' '  ')
-	printf '%s\n' "$stmt" >"$PGTMP/in.sql"
-	as_pg valgrind --tool=callgrind --callgrind-out-file="$PGTMP/callgrind.out" \
-		"$PGBIN/postgres" --single -D "$PGTMP/data" postgres <"$PGTMP/in.sql" >"$PGTMP/single.log" 2>&1 ||
-		{ cat "$PGTMP/single.log" >&2; return 1; }
-	! grep -q ERROR "$PGTMP/single.log" || { cat "$PGTMP/single.log" >&2; return 1; }
-	sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$PGTMP/single.log"
-}
+# single-user backend on this cluster's data
+single_ir() { { printf '%s' "$1" | tr '\n\t' '  '; echo; } | single_user "$PGTMP/data" callgrind; }
 # ir LAYOUT SQL: "without with" instructions of the load into a fresh table
 ir() {
 	local layout=$1 sql=$2 off on
