@@ -168,6 +168,24 @@ ROLLBACK TO a;
 SET CONSTRAINTS ALL DEFERRED;
 COMMIT;
 SELECT count(*) FROM billing.claim_lines WHERE claim_id = 42;
+-- a primary rolled back beside its add-on is no primary (the add-on's
+-- check looks at its neighbours on the page first)
+BEGIN;
+SAVEPOINT a;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (47, '27365');
+ROLLBACK TO a;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (47, '20933');
+COMMIT;
+-- ... and one behind a rolled-back line or another claim's line still counts
+BEGIN;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (48, '27645');
+SAVEPOINT a;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (48, '99213');
+ROLLBACK TO a;
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (49, '99213');
+INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (48, '20933');
+COMMIT;
+SELECT claim_id, hcpcs_code FROM billing.claim_lines WHERE claim_id IN (47, 48) ORDER BY 1, 2;
 -- a row inserted then deleted in the same transaction leaves nothing to complain about
 BEGIN;
 INSERT INTO billing.claim_lines (claim_id, hcpcs_code) VALUES (43, '20933');

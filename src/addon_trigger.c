@@ -201,7 +201,7 @@ check_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 		return PROBE_FOUND;
 
 	row_group(info, slot, values, nulls);
-	result = group_find_primary(info, rel, values, nulls, rule, on_date);
+	result = group_find_primary(info, rel, values, nulls, rule, on_date, &slot->tts_tid);
 	if (result != PROBE_NONE)
 		return result;
 	/* none for this line as the event saw it: judge the group as it is */

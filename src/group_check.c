@@ -28,6 +28,7 @@
 #include "group_map.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "access/table.h"
@@ -299,12 +300,67 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
 	return result;
 }
 
+/*
+ * Most lines a neighbour probe looks at on each side of the add-on line: it
+ * bounds the cost for a long run of add-ons of one group without primaries.
+ */
+#define NEIGHBOUR_PROBE_LINES	32
+
+/*
+ * Look at the lines stored next to "near" on its heap page, outwards on
+ * each side until a line of another group, an empty or invisible slot, or
+ * the page's end.  TIDs name neighbours only in heap tables; the fetch
+ * follows HOT chains from their root, as an index scan's does.  A miss
+ * costs a few lines, and the caller's scan then decides.
+ */
+static VisitResult
+probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
+				 const Datum *values, const bool *isnull, Snapshot snapshot)
+{
+	BlockNumber block = ItemPointerGetBlockNumber(near);
+	OffsetNumber start = ItemPointerGetOffsetNumber(near);
+	IndexFetchTableData *fetch;
+	TupleTableSlot *slot;
+	VisitResult result = VISIT_CONTINUE;
+
+	fetch = table_index_fetch_begin(rel);
+	slot = table_slot_create(rel, NULL);
+	for (int step = -1; step <= 1 && result == VISIT_CONTINUE; step += 2)
+	{
+		/* down from the line itself (it may have been recoded), then up */
+		int			off = step < 0 ? start : start + 1;
+
+		for (int n = 0; n <= NEIGHBOUR_PROBE_LINES && off >= FirstOffsetNumber &&
+			 off <= MaxOffsetNumber && result == VISIT_CONTINUE; n++, off += step)
+		{
+			ItemPointerData tid;
+			bool		call_again = false;
+			bool		all_dead = false;
+
+			ItemPointerSet(&tid, block, off);
+			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
+				break;
+			if (!group_values_match(fp->info, &fp->info->targets[0], slot, values, isnull))
+				break;
+			result = find_primary_visit(fp, rel, 0, slot, snapshot);
+			ExecClearTuple(slot);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_index_fetch_end(fetch);
+	return result;
+}
+
 ProbeResult
 group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
-				   const bool *isnull, const AddonRule *rule, DateADT on_date)
+				   const bool *isnull, const AddonRule *rule, DateADT on_date,
+				   ItemPointer near)
 {
 	FindPrimary fp;
+	bool		near_usable = ItemPointerIsValid(near) &&
+		rel->rd_tableam == GetHeapamTableAmRoutine();
 
+	Assert(info->targets[0].relid == RelationGetRelid(rel));
 	fp.info = info;
 	fp.rule = rule;
 	fp.on_date = on_date;
@@ -317,6 +373,8 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 
 		CommandCounterIncrement();
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		if (near_usable)
+			result = probe_neighbours(&fp, rel, near, values, isnull, snapshot);
 		for (int t = 0; t < info->ntargets && result == VISIT_CONTINUE; t++)
 		{
 			Relation	trel = open_target(info, t, rel);

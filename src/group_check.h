@@ -36,12 +36,14 @@ typedef struct GroupLines
 
 /*
  * Find one line of the group that is an eligible primary for an add-on
- * under rule on on_date, reading the trigger's own relation first and
- * stopping at the first found, which is then share-locked.
+ * under rule on on_date, stopping at the first found, which is then
+ * share-locked.  The lines stored next to "near" (the add-on line, in rel)
+ * are looked at first, then the trigger's own relation, then the others.
  */
 extern ProbeResult group_find_primary(RuleInfo *info, Relation rel,
 									  const Datum *values, const bool *isnull,
-									  const AddonRule *rule, DateADT on_date);
+									  const AddonRule *rule, DateADT on_date,
+									  ItemPointer near);
 
 /*
  * Read the whole group and judge every add-on in it, locking the primary
