@@ -89,6 +89,10 @@ SELECT t, count(v.*) AS violations
 
 -- Which indexes a check reads: scan counters before and after a commit
 -- (after this session's counters are flushed, which \gset keeps quiet).
+-- A new session: how the neighbour probe fared above is forgotten.
+\c
+SET client_min_messages = warning;
+SET search_path = layouts, public;
 CREATE TEMP TABLE scans_before AS
 	SELECT relname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = 'layouts' AND relname LIKE 'ranged_%';
 CREATE FUNCTION scans_mark() RETURNS void LANGUAGE plpgsql AS $$

@@ -307,6 +307,14 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
 #define NEIGHBOUR_PROBE_LINES	32
 
 /*
+ * After this many misses in a row on a relation, probe only one check in
+ * NEIGHBOUR_PROBE_RETRY, until a probe finds a primary again: where claims
+ * are stored apart, a miss costs two or three line fetches for nothing.
+ */
+#define NEIGHBOUR_PROBE_MISSES	16
+#define NEIGHBOUR_PROBE_RETRY	64
+
+/*
  * Look at the lines stored next to "near" on its heap page, outwards on
  * each side until a line of another group, an empty or invisible slot, or
  * the page's end.  TIDs name neighbours only in heap tables; the fetch
@@ -327,10 +335,10 @@ probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
 	slot = table_slot_create(rel, NULL);
 	for (int step = -1; step <= 1 && result == VISIT_CONTINUE; step += 2)
 	{
-		/* down from the line itself (it may have been recoded), then up */
-		int			off = step < 0 ? start : start + 1;
+		/* the line itself is left to the index scan, as a primary of itself */
+		int			off = start + step;
 
-		for (int n = 0; n <= NEIGHBOUR_PROBE_LINES && off >= FirstOffsetNumber &&
+		for (int n = 0; n < NEIGHBOUR_PROBE_LINES && off >= FirstOffsetNumber &&
 			 off <= MaxOffsetNumber && result == VISIT_CONTINUE; n++, off += step)
 		{
 			ItemPointerData tid;
@@ -348,7 +356,20 @@ probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_index_fetch_end(fetch);
+	if (result == VISIT_CONTINUE)
+		fp->info->probe_misses++;
+	else
+		fp->info->probe_misses = 0;
 	return result;
+}
+
+static bool
+probe_worth_trying(RuleInfo *info, Relation rel, ItemPointer near)
+{
+	if (!ItemPointerIsValid(near) || rel->rd_tableam != GetHeapamTableAmRoutine())
+		return false;
+	return info->probe_misses < NEIGHBOUR_PROBE_MISSES ||
+		++info->probes_skipped % NEIGHBOUR_PROBE_RETRY == 0;
 }
 
 ProbeResult
@@ -357,8 +378,7 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 				   ItemPointer near)
 {
 	FindPrimary fp;
-	bool		near_usable = ItemPointerIsValid(near) &&
-		rel->rd_tableam == GetHeapamTableAmRoutine();
+	bool		probe = probe_worth_trying(info, rel, near);
 
 	Assert(info->targets[0].relid == RelationGetRelid(rel));
 	fp.info = info;
@@ -373,7 +393,7 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 
 		CommandCounterIncrement();
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
-		if (near_usable)
+		if (probe)
 			result = probe_neighbours(&fp, rel, near, values, isnull, snapshot);
 		for (int t = 0; t < info->ntargets && result == VISIT_CONTINUE; t++)
 		{

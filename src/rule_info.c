@@ -588,6 +588,8 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 		fmgr_info_cxt(get_opcode(eq), &info->group_eq[g], info->cxt);
 	}
 	build_targets(info, rel, &b);
+	info->probe_misses = 0;
+	info->probes_skipped = 0;
 }
 
 static void

@@ -64,6 +64,14 @@ typedef struct RuleInfo
 	 */
 	int			ntargets;
 	ProbeTarget *targets;
+
+	/*
+	 * How the neighbour probe of group_check.c fares on this relation: it
+	 * is tried while it finds primaries, and only now and then once it has
+	 * missed many times in a row (a table whose claims are stored apart).
+	 */
+	int			probe_misses;	/* in a row */
+	uint32		probes_skipped;
 } RuleInfo;
 
 /*
