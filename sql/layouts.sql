@@ -141,5 +141,15 @@ COMMIT;
 SELECT pg_stat_force_next_flush() \gset
 SELECT * FROM scans_since();
 
+-- ... the months next to its own first: an add-on in March with its primary
+-- in February does not read January.
+SELECT scans_mark() \gset
+BEGIN;
+INSERT INTO ranged VALUES (9005, 1, '2024-02-29', '27365');
+INSERT INTO ranged VALUES (9005, 2, '2024-03-01', '20933');
+COMMIT;
+SELECT pg_stat_force_next_flush() \gset
+SELECT * FROM scans_since();
+
 RESET search_path;
 DROP SCHEMA layouts CASCADE;

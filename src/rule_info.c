@@ -468,6 +468,95 @@ fill_target(ProbeTarget *t, Relation rel, const BoundRule *b, char **group_names
  * rule's root is partitioned so that a group may span partitions, every
  * other leaf partition of the smallest subtree that holds groups whole.
  */
+typedef struct LeafOrder
+{
+	Oid			relid;
+	int			rank;			/* nearness to the trigger's partition */
+	int			seq;			/* then as found */
+} LeafOrder;
+
+typedef struct BoundPosition
+{
+	Oid			relid;
+	int			pos;			/* in the parent's bound order */
+} BoundPosition;
+
+static int
+bound_position_cmp(const void *a, const void *b)
+{
+	Oid			x = ((const BoundPosition *) a)->relid;
+	Oid			y = ((const BoundPosition *) b)->relid;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+leaf_order_cmp(const void *a, const void *b)
+{
+	const LeafOrder *x = a;
+	const LeafOrder *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Order the other partitions by their distance from the trigger's own in
+ * the parent's bound order, the one before it first, then the one after:
+ * a claim that spans range partitions (months of service) most often spans
+ * neighbouring ones.  Partitions further down a nested tree keep their
+ * order, after these.
+ */
+static List *
+order_by_nearness(Oid parent, Oid own, List *leaves)
+{
+	Relation	prel = relation_open(parent, AccessShareLock);
+	PartitionDesc pd = RelationGetPartitionDesc(prel, false);
+	int			nparts = pd->nparts;
+	BoundPosition *bounds = palloc(sizeof(BoundPosition) * Max(nparts, 1));
+	BoundPosition key;
+	BoundPosition *found;
+	int			own_pos;
+	int			n = 0;
+	LeafOrder  *order;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	for (int i = 0; i < nparts; i++)
+	{
+		bounds[i].relid = pd->oids[i];
+		bounds[i].pos = i;
+	}
+	relation_close(prel, NoLock);
+	qsort(bounds, nparts, sizeof(BoundPosition), bound_position_cmp);
+	key.relid = own;
+	found = bsearch(&key, bounds, nparts, sizeof(BoundPosition), bound_position_cmp);
+	if (found == NULL || list_length(leaves) < 2)
+	{
+		pfree(bounds);
+		return leaves;
+	}
+	own_pos = found->pos;
+	order = palloc(sizeof(LeafOrder) * list_length(leaves));
+	foreach(lc, leaves)
+	{
+		key.relid = lfirst_oid(lc);
+		found = bsearch(&key, bounds, nparts, sizeof(BoundPosition), bound_position_cmp);
+		order[n].relid = key.relid;
+		order[n].rank = found == NULL ? INT_MAX
+			: 2 * abs(found->pos - own_pos) - (found->pos < own_pos ? 1 : 0);
+		order[n].seq = n;
+		n++;
+	}
+	pfree(bounds);
+	qsort(order, n, sizeof(LeafOrder), leaf_order_cmp);
+	for (int i = 0; i < n; i++)
+		result = lappend_oid(result, order[i].relid);
+	pfree(order);
+	return result;
+}
+
 static void
 build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 {
@@ -517,6 +606,7 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 			if (child != info->relid && get_rel_relkind(child) == RELKIND_RELATION)
 				leaves = lappend_oid(leaves, child);
 		}
+		leaves = order_by_nearness(subtree, info->relid, leaves);
 	}
 
 	info->ntargets = 1 + list_length(leaves);
