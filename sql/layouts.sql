@@ -87,6 +87,62 @@ SELECT t, count(v.*) AS violations
   LEFT JOIN LATERAL cpt_rules.addon_rule_violations(t, 'code', '{claim_id}', 'service_date') v ON true
  GROUP BY t ORDER BY t::text;
 
+-- Lines written one at a time into random claims, so that a claim's lines
+-- lie among other claims' (and beside deleted and updated ones): every
+-- statement's verdict under IMMEDIATE must be the audit's, which reads the
+-- whole table with a query, not the trigger's path.  Before each statement
+-- the table is clean; the statement, run first deferred in a subtransaction
+-- that is rolled back, must be refused exactly when the audit then finds a
+-- violation.
+CREATE FUNCTION interleaved(t regclass, steps int) RETURNS TABLE (accepted int, rejected int, disagree int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	codes cpt_code[] := '{20933,27365,23210,99292,99291,22614,22600,99213,36415,20934}';
+	sql text;
+	c int;
+	expect_ok bool;
+	got_ok bool;
+BEGIN
+	accepted := 0; rejected := 0; disagree := 0;
+	FOR i IN 1..steps LOOP
+		c := 1 + floor(random() * 25)::int;
+		sql := CASE floor(random() * 4)::int
+			WHEN 0 THEN format('DELETE FROM %s WHERE ctid = (SELECT ctid FROM %s WHERE claim_id = %s ORDER BY line LIMIT 1)', t, t, c)
+			WHEN 1 THEN format('UPDATE %s SET code = %L WHERE claim_id = %s AND line = (SELECT max(line) FROM %s WHERE claim_id = %s)',
+							   t, codes[1 + floor(random() * 10)::int], c, t, c)
+			ELSE format('INSERT INTO %s VALUES (%s, %s, %L, %L)', t, c, i,
+						date '2024-01-20' + floor(random() * 60)::int, codes[1 + floor(random() * 10)::int])
+		END;
+		BEGIN
+			SET CONSTRAINTS ALL DEFERRED;
+			EXECUTE sql;
+			expect_ok := NOT EXISTS (SELECT 1 FROM cpt_rules.addon_rule_violations(t, 'code', '{claim_id}', 'service_date'));
+			RAISE EXCEPTION 'undo' USING ERRCODE = 'P0001';
+		EXCEPTION WHEN raise_exception THEN
+		END;
+		BEGIN
+			SET CONSTRAINTS ALL IMMEDIATE;
+			EXECUTE sql;
+			got_ok := true;
+		EXCEPTION WHEN check_violation THEN
+			got_ok := false;
+		END;
+		IF got_ok THEN accepted := accepted + 1; ELSE rejected := rejected + 1; END IF;
+		IF got_ok IS DISTINCT FROM expect_ok THEN
+			disagree := disagree + 1;
+			RAISE NOTICE 'step %: % accepted %, audit %', i, sql, got_ok, expect_ok;
+		END IF;
+	END LOOP;
+	RETURN NEXT;
+END $$;
+TRUNCATE plain, hashed, ranged, unindexed;
+SELECT setseed(0.2025);
+SELECT t, i.* FROM unnest('{plain,hashed,ranged,unindexed}'::regclass[]) t, interleaved(t, 400) i;
+SELECT t, count(v.*) AS violations
+  FROM unnest('{plain,hashed,ranged,unindexed}'::regclass[]) t
+  LEFT JOIN LATERAL cpt_rules.addon_rule_violations(t, 'code', '{claim_id}', 'service_date') v ON true
+ GROUP BY t ORDER BY t::text;
+
 -- Which indexes a check reads: scan counters before and after a commit
 -- (after this session's counters are flushed, which \gset keeps quiet).
 -- A new session: how the neighbour probe fared above is forgotten.
