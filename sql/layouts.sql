@@ -87,8 +87,8 @@ SELECT t, count(v.*) AS violations
   LEFT JOIN LATERAL cpt_rules.addon_rule_violations(t, 'code', '{claim_id}', 'service_date') v ON true
  GROUP BY t ORDER BY t::text;
 
--- Lines written one at a time into random claims, so that a claim's lines
--- lie among other claims' (and beside deleted and updated ones): every
+-- Lines written one or two at a time into random claims, so that a claim's
+-- lines lie among other claims' (and beside deleted and updated ones): every
 -- statement's verdict under IMMEDIATE must be the audit's, which reads the
 -- whole table with a query, not the trigger's path.  Before each statement
 -- the table is clean; the statement, run first deferred in a subtransaction
@@ -105,13 +105,16 @@ DECLARE
 BEGIN
 	accepted := 0; rejected := 0; disagree := 0;
 	FOR i IN 1..steps LOOP
-		c := 1 + floor(random() * 25)::int;
+		c := 1 + floor(random() * 8)::int;
 		sql := CASE floor(random() * 4)::int
 			WHEN 0 THEN format('DELETE FROM %s WHERE ctid = (SELECT ctid FROM %s WHERE claim_id = %s ORDER BY line LIMIT 1)', t, t, c)
 			WHEN 1 THEN format('UPDATE %s SET code = %L WHERE claim_id = %s AND line = (SELECT max(line) FROM %s WHERE claim_id = %s)',
 							   t, codes[1 + floor(random() * 10)::int], c, t, c)
-			ELSE format('INSERT INTO %s VALUES (%s, %s, %L, %L)', t, c, i,
+			WHEN 2 THEN format('INSERT INTO %s VALUES (%s, %s, %L, %L)', t, c, i,
 						date '2024-01-20' + floor(random() * 60)::int, codes[1 + floor(random() * 10)::int])
+			ELSE format('INSERT INTO %s VALUES (%s, %s, %L, %L), (%s, %s, %L, %L)', t,
+						c, i, date '2024-01-20' + floor(random() * 60)::int, codes[1 + floor(random() * 10)::int],
+						c, -i, date '2024-01-20' + floor(random() * 60)::int, codes[1 + floor(random() * 10)::int])
 		END;
 		BEGIN
 			SET CONSTRAINTS ALL DEFERRED;
