@@ -463,11 +463,6 @@ fill_target(ProbeTarget *t, Relation rel, const BoundRule *b, char **group_names
 	rule_usable_index(rel, b->ngroup, t->group_attnos, t);
 }
 
-/*
- * The relations a check reads: the trigger's own relation, then, when the
- * rule's root is partitioned so that a group may span partitions, every
- * other leaf partition of the smallest subtree that holds groups whole.
- */
 typedef struct LeafOrder
 {
 	Oid			relid;
@@ -557,6 +552,12 @@ order_by_nearness(Oid parent, Oid own, List *leaves)
 	return result;
 }
 
+/*
+ * The relations a check reads: the trigger's own relation, then, when the
+ * rule's root is partitioned so that a group may span partitions, every
+ * other leaf partition of the smallest subtree that holds groups whole,
+ * nearest first.
+ */
 static void
 build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 {
