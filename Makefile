@@ -30,7 +30,8 @@ EXTRA_CLEAN = $(DATA_built) META.json
 
 REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
-ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale
+ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
+	enforce-old-snapshot nested-partitions
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules
 
 # -fno-semantic-interposition lets calls within the module be inlined and

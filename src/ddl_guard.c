@@ -24,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
@@ -119,6 +120,45 @@ relation_of(RangeVar *rv)
 	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 }
 
+/* Does a rule's trigger fire on this table (its own, or one cloned from above)? */
+static bool
+enforces_a_rule(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	bool		found = false;
+
+	for (int i = 0; trigdesc && i < trigdesc->numtriggers && !found; i++)
+	{
+		Oid			fn = trigdesc->triggers[i].tgfoid;
+		char	   *fname = get_func_name(fn);
+		char	   *nspname = get_namespace_name(get_func_namespace(fn));
+
+		found = fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
+			strcmp(nspname, "cpt_rules") == 0;
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * ATTACH PARTITION locks only the parent (SHARE UPDATE EXCLUSIVE) and the
+ * new partition.  A writer elsewhere in the tree that removed a primary and
+ * has not committed yet would be invisible to the attach's check, and its
+ * own check cannot see the partition being attached: both would commit.  So
+ * the whole tree is locked against writers, as enforcing a rule locks its
+ * table, and the check runs once the writers in flight have finished.
+ */
+static void
+lock_tree_against_writers(Oid relid)
+{
+	List	   *ancestors = get_partition_ancestors(relid);
+	Oid			top = ancestors != NIL ? llast_oid(ancestors) : relid;
+
+	LockRelationOid(top, ShareRowExclusiveLock);
+	(void) find_all_inheritors(top, ShareRowExclusiveLock, NULL);
+}
+
 static void
 guard_alter_table(AlterTableStmt *stmt, bool at_start)
 {
@@ -135,7 +175,11 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 		{
 			case AT_AttachPartition:
 				if (!at_start && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+				{
+					if (enforces_a_rule(relid))
+						lock_tree_against_writers(relid);
 					check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name));
+				}
 				break;
 			case AT_DetachPartition:
 				{

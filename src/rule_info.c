@@ -51,6 +51,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+#include "utils/snapmgr.h"
 
 #include "pg_compat.h"
 
@@ -566,6 +567,7 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 	char	   *date_name = b->date_attno ? get_attname(info->relid, b->date_attno, false) : NULL;
 	Oid			subtree = info->relid;
 	List	   *leaves = NIL;
+	List	   *parents = NIL;
 	ListCell   *lc;
 	int			n = 0;
 
@@ -581,6 +583,8 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 		for (int i = 0; i < list_length(ancestors); i++)
 			if (list_nth_oid(ancestors, i) == info->rootid)
 				top = i;
+		for (int i = 0; i <= top; i++)
+			parents = lappend_oid(parents, list_nth_oid(ancestors, i));
 		for (int i = top; i >= 0; i--)
 		{
 			Oid			node = list_nth_oid(ancestors, i);
@@ -598,17 +602,36 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 
 	if (subtree != info->relid)
 	{
-		List	   *all = find_all_inheritors(subtree, NoLock, NULL);
+		List	   *all;
+
+		/*
+		 * The check reads lines with the latest snapshot, so it must read
+		 * the partitions as of then too.  A deferred check may run on a
+		 * catalog snapshot from before a partition that another session
+		 * attached had committed: pg_inherits sends no invalidation that
+		 * would have refreshed it.
+		 */
+		InvalidateCatalogSnapshot();
+		all = find_all_inheritors(subtree, NoLock, NULL);
 
 		foreach(lc, all)
 		{
 			Oid			child = lfirst_oid(lc);
 
-			if (child != info->relid && get_rel_relkind(child) == RELKIND_RELATION)
+			char		relkind = get_rel_relkind(child);
+
+			if (child != info->relid && relkind == RELKIND_RELATION)
 				leaves = lappend_oid(leaves, child);
+			else if (relkind == RELKIND_PARTITIONED_TABLE)
+				parents = list_append_unique_oid(parents, child);
 		}
 		leaves = order_by_nearness(subtree, info->relid, leaves);
 	}
+
+	info->nparents = list_length(parents);
+	info->parents = MemoryContextAlloc(info->cxt, sizeof(Oid) * Max(info->nparents, 1));
+	foreach(lc, parents)
+		info->parents[foreach_current_index(lc)] = lfirst_oid(lc);
 
 	info->ntargets = 1 + list_length(leaves);
 	info->targets = MemoryContextAllocZero(info->cxt, sizeof(ProbeTarget) * info->ntargets);
@@ -708,6 +731,9 @@ rule_info_invalidate(Datum arg, Oid relid)
 				info->valid = false;
 				break;
 			}
+		for (int i = 0; info->valid && i < info->nparents; i++)
+			if (info->parents[i] == relid)
+				info->valid = false;
 	}
 }
 
@@ -746,6 +772,8 @@ rule_info_get(Trigger *trigger, Relation rel)
 		info->cxt = NULL;
 		info->ntargets = 0;
 		info->targets = NULL;
+		info->nparents = 0;
+		info->parents = NULL;
 	}
 	while (!info->valid || info->relid != RelationGetRelid(rel))
 	{
@@ -754,6 +782,8 @@ rule_info_get(Trigger *trigger, Relation rel)
 		info->valid = false;
 		info->ntargets = 0;
 		info->targets = NULL;
+		info->nparents = 0;
+		info->parents = NULL;
 		if (info->cxt)
 			MemoryContextReset(info->cxt);
 		else

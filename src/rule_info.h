@@ -66,6 +66,15 @@ typedef struct RuleInfo
 	ProbeTarget *targets;
 
 	/*
+	 * The partitioned tables whose partition lists decide the targets: the
+	 * ancestors up to the rule's root and every partitioned table below the
+	 * subtree read.  A partition attached to or detached from any of them,
+	 * at any depth, invalidates the rule.
+	 */
+	int			nparents;
+	Oid		   *parents;
+
+	/*
 	 * How the neighbour probe of group_check.c fares on this relation: it
 	 * is tried while it finds primaries, and only now and then once it has
 	 * missed many times in a row (a table whose claims are stored apart).

@@ -15,6 +15,10 @@
  * which is no more than the owner could do by ALTER TABLE; anyone else
  * stays who they are, and a policy that applies to them refuses the
  * statement.
+ *
+ * It reads with the latest snapshot, not the transaction's: at REPEATABLE
+ * READ and SERIALIZABLE a validation must still see every line committed
+ * before its caller's lock was granted, as RI_Initial_Check does.
  */
 #include "postgres.h"
 
@@ -26,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
@@ -97,8 +102,10 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetLatestSnapshot());
 	rc = SPI_execute_with_args("SELECT * FROM cpt_rules.addon_rule_violations($1, $2, $3, $4, $5, $6)",
 							   AUDIT_NARGS, (Oid *) argtypes, values, nulls, true, 0);
+	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT || SPI_tuptable->tupdesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "cpt_rules.addon_rule_violations failed: %s", SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)
