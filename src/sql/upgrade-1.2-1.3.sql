@@ -1,2 +1,0 @@
--- 1.3 changes functions and the event trigger only (src/sql/constraint.sql,
--- replaced above); no stored rule needs rebinding.

@@ -1,0 +1,2 @@
+-- 1.4 changes functions and event triggers only (src/sql/constraint.sql and
+-- src/sql/refresh_edits.sql, replaced above); no stored rule needs rebinding.
