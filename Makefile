@@ -23,12 +23,12 @@ PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"
 # are built from src/sql and data/; released scripts are kept as shipped in
 # src/sql/released (on release, copy the two built scripts there).
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
-PREVVERSION = 1.2
+PREVVERSION = 1.3
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/released/*.sql)
 EXTRA_CLEAN = $(DATA_built) META.json
 
-REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts
+REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
 	enforce-old-snapshot nested-partitions
@@ -84,3 +84,7 @@ installcheck-isolation-partitioned:
 		$$(bash test/partitioned_specs.sh $(CURDIR)/build/isolation-partitioned)
 
 .PHONY: installcheck-regress installcheck-isolation installcheck-isolation-partitioned
+
+# PGXS tracks no header dependencies: a changed struct must rebuild every
+# object that includes it.
+$(OBJS): $(wildcard src/*.h)

@@ -120,25 +120,69 @@ relation_of(RangeVar *rv)
 	return rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
 }
 
-/* Does a rule's trigger fire on this table (its own, or one cloned from above)? */
-static bool
-enforces_a_rule(Oid relid)
+/*
+ * The name of a rule whose trigger fires on this table (its own, or one
+ * cloned from above), or NULL.
+ */
+static char *
+rule_enforced_on(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TriggerDesc *trigdesc = rel->trigdesc;
-	bool		found = false;
+	char	   *rulename = NULL;
 
-	for (int i = 0; trigdesc && i < trigdesc->numtriggers && !found; i++)
+	for (int i = 0; trigdesc && i < trigdesc->numtriggers && rulename == NULL; i++)
 	{
-		Oid			fn = trigdesc->triggers[i].tgfoid;
-		char	   *fname = get_func_name(fn);
-		char	   *nspname = get_namespace_name(get_func_namespace(fn));
+		Trigger    *trigger = &trigdesc->triggers[i];
+		char	   *fname = get_func_name(trigger->tgfoid);
+		char	   *nspname = get_namespace_name(get_func_namespace(trigger->tgfoid));
 
-		found = fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
-			strcmp(nspname, "cpt_rules") == 0;
+		if (fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
+			strcmp(nspname, "cpt_rules") == 0)
+			rulename = pstrdup(trigger->tgnargs > 0 && trigger->tgargs[0][0] != '\0'
+							   ? trigger->tgargs[0] : trigger->tgname);
 	}
 	table_close(rel, AccessShareLock);
-	return found;
+	return rulename;
+}
+
+/*
+ * PostgreSQL fires no constraint trigger on a foreign table, and refuses to
+ * clone one onto it, deep inside its own code.  Say so first, in the rule's
+ * words: a foreign table (or a partitioned table holding one) may not join
+ * a table that enforces a rule.
+ */
+static void
+refuse_foreign_partition(Oid parent, Oid child, const char *childname)
+{
+	char	   *rulename;
+	Oid			foreign = InvalidOid;
+	Relation	prel;
+
+	if (OidIsValid(child))
+	{
+		ListCell   *lc;
+
+		foreach(lc, find_all_inheritors(child, NoLock, NULL))
+			if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_FOREIGN_TABLE)
+			{
+				foreign = lfirst_oid(lc);
+				break;
+			}
+		if (!OidIsValid(foreign))
+			return;
+		childname = get_rel_name(foreign);
+	}
+	if (!OidIsValid(parent) || (rulename = rule_enforced_on(parent)) == NULL)
+		return;
+	prel = table_open(parent, AccessShareLock);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("foreign table \"%s\" cannot become a partition of \"%s\", which enforces add-on rule \"%s\"",
+					childname, RelationGetRelationName(prel), rulename),
+			 errdetail("PostgreSQL fires no constraint trigger on a foreign table, so lines written to it would not be checked."),
+			 errhint("Keep those lines in a regular table, or drop the rule first: SELECT cpt_rules.drop_addon_rule(...);"),
+			 errtableconstraint(prel, rulename)));
 }
 
 /*
@@ -174,9 +218,13 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 		switch (cmd->subtype)
 		{
 			case AT_AttachPartition:
-				if (!at_start && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+				if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+					break;
+				if (at_start)
+					refuse_foreign_partition(relid, relation_of(((PartitionCmd *) cmd->def)->name), NULL);
+				else
 				{
-					if (enforces_a_rule(relid))
+					if (rule_enforced_on(relid) != NULL)
 						lock_tree_against_writers(relid);
 					check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name));
 				}
@@ -383,6 +431,15 @@ cpt_ddl_guard(PG_FUNCTION_ARGS)
 		case T_CreateStmt:
 			if (!at_start)
 				guard_create((CreateStmt *) trigdata->parsetree);
+			break;
+		case T_CreateForeignTableStmt:
+			{
+				CreateStmt *base = &((CreateForeignTableStmt *) trigdata->parsetree)->base;
+
+				if (at_start && base->partbound != NULL && base->inhRelations != NIL)
+					refuse_foreign_partition(relation_of(linitial_node(RangeVar, base->inhRelations)),
+											 InvalidOid, base->relation->relname);
+			}
 			break;
 		case T_DropStmt:
 			if (at_start)

@@ -652,7 +652,7 @@ check_column_types(Relation rel, const BoundRule *b)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
-	if (TupleDescAttr(desc, b->code_attno - 1)->atttypid != cpt_code_type_oid())
+	if (getBaseType(TupleDescAttr(desc, b->code_attno - 1)->atttypid) != cpt_code_type_oid())
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("code column \"%s\" of table \"%s\" is not of type cpt_code",

@@ -33,8 +33,8 @@ check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 				 errmsg("%s() does not take a VARIADIC array", fname)));
 	if (nargs % stride != 0 || nargs / stride < 3 ||
 		nargs / stride > 2 + MAX_GROUP_COLUMNS ||
-		get_fn_expr_argtype(fcinfo->flinfo, 0) != cpt_code_type_oid() ||
-		get_fn_expr_argtype(fcinfo->flinfo, stride) != DATEOID)
+		getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 0)) != cpt_code_type_oid() ||
+		getBaseType(get_fn_expr_argtype(fcinfo->flinfo, stride)) != DATEOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() takes the code column, the date-of-service column (or NULL::date) "

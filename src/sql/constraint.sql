@@ -65,6 +65,7 @@ AS $$
 DECLARE
 	v_col name;
 	v_type regtype;
+	v_base regtype;
 	v_role text;
 BEGIN
 	IF tbl IS NULL THEN
@@ -105,12 +106,16 @@ BEGIN
 			RAISE EXCEPTION 'column "%" (argument "%") of relation "%" does not exist', v_col, v_role, tbl
 				USING ERRCODE = 'undefined_column';
 		END IF;
-		IF v_role = 'code' AND v_type <> '@extschema@.cpt_code'::regtype THEN
+		-- a domain is judged by the type it is over, however deep
+		v_base := v_type;
+		WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = v_base) = 'd' LOOP
+			SELECT t.typbasetype INTO v_base FROM pg_type t WHERE t.oid = v_base;
+		END LOOP;
+		IF v_role = 'code' AND v_base <> '@extschema@.cpt_code'::regtype THEN
 			RAISE EXCEPTION 'code column "%" is of type %, not cpt_code', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch',
 					  HINT = format('Convert it first: ALTER TABLE %s ALTER COLUMN %I TYPE @extschema@.cpt_code;', tbl, v_col);
-		ELSIF v_role = 'service_date' AND v_type <> 'date'::regtype
-				AND (SELECT t.typbasetype FROM pg_type t WHERE t.oid = v_type) <> 'date'::regtype THEN
+		ELSIF v_role = 'service_date' AND v_base <> 'date'::regtype THEN
 			RAISE EXCEPTION 'date-of-service column "%" is of type %, not date', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch';
 		ELSIF v_role = 'group_by' AND NOT cpt_rules.group_type_ok(v_type) THEN
@@ -182,7 +187,8 @@ BEGIN
 		   string_agg(format('k.%1$I IS NOT DISTINCT FROM t.%1$I', g), ' AND ')
 	  INTO v_cols, v_gcols, v_key, v_anynull, v_same
 	  FROM unnest(group_by) g;
-	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I', service_date) END;
+	-- columns of a domain type are read as the type the domain is over
+	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I::date', service_date) END;
 	IF excluding IS NOT NULL THEN
 		v_where := format('t.tableoid <> ALL (ARRAY(SELECT p.relid FROM unnest(%L::oid[]) e, '
 						  'pg_partition_tree(e::regclass) p))', excluding::oid[]);
@@ -196,13 +202,13 @@ BEGIN
 	-- with a NULL key column cannot be joined on, so they are judged apart.
 	RETURN QUERY EXECUTE format($q$
 		WITH lines AS (
-			SELECT %1$s, t.%2$I AS code__, %3$s AS dos__, t.tableoid::regclass AS tab__, t.ctid AS tid__
+			SELECT %1$s, t.%2$I::@extschema@.cpt_code AS code__, %3$s AS dos__, t.tableoid::regclass AS tab__, t.ctid AS tid__
 			  FROM %4$s t
 			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s t
 							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I) AND %8$s)
 			   AND %8$s
 			UNION ALL
-			SELECT %1$s, t.%2$I, %3$s, t.tableoid::regclass, t.ctid
+			SELECT %1$s, t.%2$I::@extschema@.cpt_code, %3$s, t.tableoid::regclass, t.ctid
 			  FROM %4$s t
 			 WHERE (%5$s) AND %8$s
 		), groups AS (
@@ -226,9 +232,9 @@ CREATE OR REPLACE FUNCTION cpt_rules.violations_unfiltered(tbl regclass, code na
 	RETURNS TABLE (group_key jsonb, addon @extschema@.cpt_code, date_of_service date,
 				   line_table regclass, line_ctid tid)
 	AS 'MODULE_PATHNAME', 'cpt_violations_unfiltered'
-	LANGUAGE C STABLE;
+	LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION cpt_rules.violations_unfiltered(regclass, name, name[], name, regclass, regclass[]) IS
-	'addon_rule_violations() with row security off, as the table owner (FORCE not applied) for a caller with the owner''s privileges: what enforcing and the DDL checks judge by';
+	'addon_rule_violations() with row security off, as the table owner (FORCE not applied) for a caller with the owner''s privileges, and with the latest snapshot: what enforcing and the DDL checks judge by';
 
 -- Raise the rule's violation for lines of tbl, as after "what".
 DROP FUNCTION IF EXISTS cpt_rules.check_rule(regclass, name, text, regclass, regclass);
@@ -384,6 +390,7 @@ DECLARE
 	v_base name;
 	v_rule record;
 	v_trg record;
+	v_foreign text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
 	IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -392,6 +399,16 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'The rule''s triggers would not fire for lines written to a child table.',
 				  HINT = 'Use declarative partitioning (PARTITION BY), or enforce the rule on each table of the hierarchy.';
+	END IF;
+
+	SELECT string_agg(p.relid::regclass::text, ', ' ORDER BY p.relid::regclass::text) INTO v_foreign
+	  FROM pg_partition_tree(tbl) p JOIN pg_class c ON c.oid = p.relid
+	 WHERE c.relkind = 'f';
+	IF v_foreign IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot enforce an add-on rule on table %: partition % is a foreign table', tbl, v_foreign
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'PostgreSQL fires no constraint trigger on a foreign table, so lines written to it would not be checked.',
+				  HINT = 'Detach the foreign partitions (ALTER TABLE ... DETACH PARTITION), or enforce the rule where those lines are stored.';
 	END IF;
 
 	-- Blocks writers (as CREATE TRIGGER would) so that what we validate stays true.
@@ -603,7 +620,7 @@ CREATE OR REPLACE FUNCTION cpt_rules.ddl_guard() RETURNS event_trigger
 DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_start;
 DROP EVENT TRIGGER IF EXISTS cpt_rules_ddl_end;
 CREATE EVENT TRIGGER cpt_rules_ddl_start ON ddl_command_start
-	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+	WHEN TAG IN ('ALTER TABLE', 'CREATE FOREIGN TABLE', 'DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION cpt_rules.ddl_guard();
 CREATE EVENT TRIGGER cpt_rules_ddl_end ON ddl_command_end
 	WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE') EXECUTE FUNCTION cpt_rules.ddl_guard();

@@ -1,6 +1,43 @@
 -- Refresh from the CMS file (part of the install script and of the upgrade
 -- from 1.1, so it replaces the 1.1 function).
 
+-- A CMS date: Julian YYYYDDD (the CMS format) or ISO YYYY-MM-DD; blank is NULL.
+-- Year 0000 and other impossible dates are invalid, never an error: each CASE
+-- branch tests the year before any make_date() sees it.
+CREATE OR REPLACE FUNCTION cpt_rules.cms_date_valid(s text) RETURNS boolean
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+	SELECT CASE
+		WHEN s IS NULL OR btrim(s) = '' THEN true
+		WHEN btrim(s) !~ '^[0-9]{7}$' AND btrim(s) !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN false
+		WHEN substr(btrim(s), 1, 4)::int < 1 THEN false
+		WHEN btrim(s) ~ '^[0-9]{7}$' THEN
+			substr(btrim(s), 5, 3)::int BETWEEN 1 AND
+				(make_date(substr(btrim(s), 1, 4)::int, 12, 31)
+				 - make_date(substr(btrim(s), 1, 4)::int, 1, 1) + 1)
+		WHEN substr(btrim(s), 6, 2)::int NOT BETWEEN 1 AND 12 THEN false
+		ELSE substr(btrim(s), 9, 2)::int BETWEEN 1 AND
+				extract(day FROM make_date(substr(btrim(s), 1, 4)::int, substr(btrim(s), 6, 2)::int, 1)
+						+ interval '1 month - 1 day')::int
+	END
+$$;
+
+CREATE OR REPLACE FUNCTION cpt_rules.cms_date(s text) RETURNS date
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+	SELECT CASE
+		WHEN s IS NULL OR btrim(s) = '' THEN NULL
+		WHEN btrim(s) ~ '^[0-9]{7}$' THEN
+			make_date(substr(btrim(s), 1, 4)::int, 1, 1) + (substr(btrim(s), 5, 3)::int - 1)
+		ELSE make_date(substr(btrim(s), 1, 4)::int, substr(btrim(s), 6, 2)::int,
+					   substr(btrim(s), 9, 2)::int)
+	END
+$$;
+COMMENT ON FUNCTION cpt_rules.cms_date(text) IS
+	'date from a CMS file field: Julian YYYYDDD or ISO YYYY-MM-DD, blank is NULL';
+
 CREATE OR REPLACE FUNCTION cpt_rules.refresh_cms_edits(staging regclass, allow_shrink boolean DEFAULT false)
 	RETURNS TABLE (change text, aoc_type smallint, addon @extschema@.cpt_code,
 				   primary_code @extschema@.cpt_code, edit_effective date, edit_deleted date)
