@@ -1,0 +1,570 @@
+#!/usr/bin/env bash
+# The rule on a Citus cluster: a coordinator and two workers of its own (a
+# third worker joins half-way), claim_lines distributed by claim_id in 8
+# shards with the rule by claim_id.  Each test states the behaviour a Citus
+# DBA must get: rule changes seen by the checks on every node, 23514 with the
+# rule's message and fields at the client whatever the transaction shape,
+# mis-distributed tables refused, shard moves and nodes added later enforcing
+# the current rules.  Skipped when Citus is not installed (test/citus_build.sh
+# builds it).
+#
+# The clusters listen only on a socket directory of their own; Citus reaches
+# the nodes through it (a node's name in pg_dist_node is that directory; a
+# host in citus.node_conninfo would make Citus use the node's name as a
+# hostaddr, which a directory is not).  CPT_RULES_CITUS_KEEP=1 leaves the
+# nodes running at the end and says how to reach and stop them.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/lib.sh"
+. "$here/tap.sh"
+
+if [ ! -f "$("$PG_CONFIG" --pkglibdir 2>/dev/null)/citus.so" ]; then
+	echo "# skipped: Citus is not installed"
+	echo "ok 1 - # SKIP citus not installed"
+	echo "1..1"
+	exit 0
+fi
+
+started=$(date +%s)
+lib=$("$PG_CONFIG" --pkglibdir)/cpt_rules.so
+lib_sum=$(sha256sum "$lib" 2>/dev/null)
+base=$(mktemp -d /tmp/cpt_rules_citus.XXXXXX)
+chmod 755 "$base"
+chown "$PG_OS_USER" "$base" 2>/dev/null || true
+S=$base                       # every node's socket directory, and its name for Citus
+NODES=()
+
+stop_all() {
+	local d
+	if [ -n "${CPT_RULES_CITUS_KEEP:-}" ]; then
+		echo "# nodes left running: psql -h $S -p PORT -U postgres (ports: ${PORT_c:-} ${PORT_w1:-} ${PORT_w2:-} ${PORT_w3:-})"
+		for d in "${NODES[@]}"; do echo "#   stop: runuser -u $PG_OS_USER -- $PGBIN/pg_ctl -D $d/data stop"; done
+		return
+	fi
+	for d in "${NODES[@]}"; do
+		as_pg "$PGBIN/pg_ctl" -D "$d/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+			as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate -w stop >/dev/null 2>&1
+		if grep -q "terminated by signal" "$d/server.log" 2>/dev/null; then
+			echo "# SERVER CRASH in $(basename "$d")'s log:"
+			grep -B2 -A5 "terminated by signal" "$d/server.log" | head -24 | sed 's/^/#   /'
+		fi
+	done
+	rm -rf "$base"
+}
+trap stop_all EXIT
+
+# start_node NAME: a new node with Citus preloaded on the next free port
+# (free_port cannot see sockets in this directory, so those are skipped
+# here; each node is started before the next port is picked).  Sets PORT_NAME.
+start_node() {
+	local name=$1 dir=$base/$1 port
+	mkdir "$dir" || return 1
+	port=$(free_port) || return 1
+	while [ -e "$S/.s.PGSQL.$port" ]; do port=$((port + 1)); done
+	init_cluster "$dir" "$port" \
+		"unix_socket_directories = '$S'" \
+		"shared_preload_libraries = 'citus'" \
+		"wal_level = logical" \
+		"max_prepared_transactions = 20" \
+		"citus.node_conninfo = 'sslmode=disable'" \
+		"citus.local_hostname = '$S'" || return 1
+	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$dir/server.log"; return 1; }
+	NODES+=("$dir")
+	printf -v "PORT_$name" '%s' "$port"
+	q "$port" -c "CREATE EXTENSION citus" >/dev/null
+}
+
+# q PORT [psql args]: quiet, unaligned, stops at the first error.
+q() { local port=$1; shift; psql -X -q -At -h "$S" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+# run PORT < script: the script as a client would run it (verbose errors, not
+# stopping at errors), stdout and stderr together, ending with the line
+# SQLSTATE=<last error's SQLSTATE, 00000 if none>.
+run() {
+	local port=$1
+	{ cat; echo '\echo SQLSTATE=:LAST_ERROR_SQLSTATE'; } |
+		psql -X -q -At -h "$S" -p "$port" -U postgres -d postgres -v VERBOSITY=verbose 2>&1
+}
+# The SQLSTATE the client saw: psql's LAST_ERROR_SQLSTATE, or for \copy
+# (which does not set it) the code of the last ERROR line.
+sqlstate() {
+	local s
+	s=$(sed -n 's/^SQLSTATE=//p' <<<"$1" | tail -1)
+	[ "$s" = 00000 ] && grep -q '^ERROR:  [0-9A-Z]\{5\}: ' <<<"$1" &&
+		s=$(sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): .*/\1/p' <<<"$1" | tail -1)
+	echo "$s"
+}
+# what a failed probe saw, as TAP comments
+got() {
+	grep -E '^(ERROR|WARNING|DETAIL|HINT|CONTEXT|SCHEMA NAME|TABLE NAME|CONSTRAINT NAME|SQLSTATE=)' <<<"$1" |
+		head -12 | sed 's/^/#   /'
+}
+bail() { not_ok "$1"; got "${2:-}"; tap_plan; exit 1; }
+
+# fresh TABLE NODEPORT [same|other SHARDID]: sets ID to an unused claim id whose
+# shard of TABLE is placed on the node at NODEPORT (on that shard, or on
+# another), and SHARD to that shard.
+NEXT_ID=1
+fresh() {
+	local tbl=$1 port=$2 cond=true r
+	case ${3:-} in
+		same) cond="x.s = $4" ;;
+		other) cond="x.s <> $4" ;;
+	esac
+	r=$(q "$PORT_c" -F ' ' -c "
+		SELECT i, x.s FROM generate_series($NEXT_ID, $NEXT_ID + 10000) i,
+			LATERAL (SELECT get_shard_id_for_distribution_column('$tbl', i) AS s) x
+		 WHERE $cond AND EXISTS (SELECT 1 FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+								  WHERE p.shardid = x.s AND n.nodeport = $port)
+		 ORDER BY i LIMIT 1")
+	ID=${r% *}
+	SHARD=${r#* }
+	[ -n "$ID" ] || { echo "# no claim id on node $port" >&2; ID=0; SHARD=0; return 1; }
+	NEXT_ID=$((ID + 1))
+}
+
+# lines TABLE ID CODE...: an INSERT of one claim's lines
+DOS=2024-03-01
+lines() {
+	local tbl=$1 id=$2 sep="" v=""
+	shift 2
+	for c in "$@"; do v+="$sep($id, '$DOS', '$c')"; sep=", "; done
+	echo "INSERT INTO $tbl (claim_id, service_date, code) VALUES $v;"
+}
+
+# count TABLE ID...: stored lines of those claims
+count() {
+	local tbl=$1; shift
+	q "$PORT_c" -c "SELECT count(*) FROM $tbl WHERE claim_id IN ($(IFS=,; echo "$*"))"
+}
+
+# rejected DESCRIPTION OUTPUT TABLE ID...: ok when the client saw 23514 with
+# the rule's message and none of the claims' lines were stored.  Whatever was
+# stored anyway is deleted, so that later tests start from valid data.
+rejected() {
+	local desc=$1 out=$2 tbl=$3 n
+	shift 3
+	n=$(count "$tbl" "$@")
+	if [ "$(sqlstate "$out")" = 23514 ] && grep -q '^ERROR: .*has no eligible primary code' <<<"$out" &&
+		[ "$n" = 0 ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		got "$out"
+		echo "#   lines stored: $n"
+		[ "$n" = 0 ] || q "$PORT_c" -c "DELETE FROM $tbl WHERE claim_id IN ($(IFS=,; echo "$*"))" >/dev/null 2>&1
+	fi
+}
+
+# accepted DESCRIPTION OUTPUT TABLE EXPECTED_LINES ID...: ok when the claims
+# committed without an error.
+accepted() {
+	local desc=$1 out=$2 tbl=$3 want=$4 n
+	shift 4
+	n=$(count "$tbl" "$@")
+	if [ "$(sqlstate "$out")" = 00000 ] && [ "$n" = "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		got "$out"
+		echo "#   lines stored: $n of $want"
+	fi
+}
+
+# ---------------------------------------------------------------- the cluster
+for n in c w1 w2; do
+	start_node $n || bail "start node $n with Citus preloaded"
+done
+PC=$PORT_c PW1=$PORT_w1 PW2=$PORT_w2
+out=$(q "$PC" 2>&1 <<SQL
+SELECT citus_set_coordinator_host('$S', $PC);
+SELECT citus_add_node('$S', $PW1);
+SELECT citus_add_node('$S', $PW2);
+CREATE EXTENSION cpt_rules;
+SQL
+) || bail "coordinator registered, two workers added, CREATE EXTENSION cpt_rules on the coordinator" "$out"
+echo "# coordinator $PC, workers $PW1 and $PW2, sockets in $S"
+
+check "CREATE EXTENSION cpt_rules on the coordinator creates it on both workers" \
+	"[ \"\$(q $PW1 -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = \
+	   \"\$(q $PC -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" ] &&
+	 [ \"\$(q $PW2 -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = \
+	   \"\$(q $PC -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" ]"
+for p in $PW1 $PW2; do
+	[ -n "$(q "$p" -c "SELECT 1 FROM pg_extension WHERE extname = 'cpt_rules'")" ] ||
+		{ echo "# creating cpt_rules on the worker at $p by hand"; q "$p" -c "CREATE EXTENSION cpt_rules"; }
+done
+q "$PC" -c "SELECT '# node ' || nodeport || ': hasmetadata ' || hasmetadata || ', metadatasynced ' ||
+	metadatasynced || ', shouldhaveshards ' || shouldhaveshards FROM pg_dist_node ORDER BY nodeid"
+
+out=$(q "$PC" 2>&1 <<'SQL'
+CREATE SCHEMA billing;
+CREATE TABLE billing.claim_lines (claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);
+CREATE INDEX claim_lines_claim ON billing.claim_lines (claim_id);
+SELECT create_distributed_table('billing.claim_lines', 'claim_id', shard_count => 8);
+SQL
+) || bail "claim_lines distributed by claim_id in 8 shards" "$out"
+q "$PW1" -c "SELECT '# on a worker, pg_dist_partition: ' || logicalrelid || ' ' || partmethod::text || ' ' || repmodel::text ||
+	' colocation ' || colocationid || ' partkey ' || partkey FROM pg_dist_partition"
+
+ENFORCE="SELECT cpt_rules.enforce_addon_rule('billing.claim_lines', code => 'code', group_by => '{claim_id}', service_date => 'service_date');"
+out=$(run "$PC" <<<"$ENFORCE")
+if [ "$(sqlstate "$out")" = 00000 ] || grep -Eq '^HINT: .*citus\.enable_unsafe_triggers' <<<"$out"; then
+	ok "enforce_addon_rule on a distributed table without citus.enable_unsafe_triggers works, or its error's hint names the setting"
+else
+	not_ok "enforce_addon_rule on a distributed table without citus.enable_unsafe_triggers works, or its error's hint names the setting"
+	got "$out"
+fi
+if [ -z "$(q "$PC" -c "SELECT 1 FROM cpt_rules.enforced_rules")" ]; then
+	out=$(run "$PC" <<<"SET citus.enable_unsafe_triggers = on; $ENFORCE")
+	[ "$(sqlstate "$out")" = 00000 ] && ok "with citus.enable_unsafe_triggers = on, the rule by claim_id is enforced on claim_lines" ||
+		bail "with citus.enable_unsafe_triggers = on, the rule by claim_id is enforced on claim_lines" "$out"
+fi
+check "the rule's three triggers are on each of the 8 shards on the workers" \
+	"[ \$((\$(q $PW1 -c \"SELECT count(*) FROM pg_trigger WHERE tgname ~ '^claim_lines_addon_rule_.*_[0-9]+\$'\") + \
+	      \$(q $PW2 -c \"SELECT count(*) FROM pg_trigger WHERE tgname ~ '^claim_lines_addon_rule_.*_[0-9]+\$'\"))) = 24 ]"
+
+CL=billing.claim_lines
+# ---------------------------------------------------------------- valid claims
+fresh $CL "$PW1"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 27365 20933)")
+accepted "a valid claim (27365 + 20933) commits in autocommit" "$out" $CL 2 $a
+
+fresh $CL "$PW1"; a=$ID s1=$SHARD
+fresh $CL "$PW1" other $s1; b=$ID
+out=$(run "$PC" <<<"BEGIN; $(lines $CL $a 27365 20933) $(lines $CL $b 99213) COMMIT;")
+accepted "valid claims on two shards of one worker commit in BEGIN..COMMIT" "$out" $CL 3 $a $b
+
+fresh $CL "$PW1"; a=$ID
+fresh $CL "$PW2"; b=$ID
+out=$(run "$PC" <<<"BEGIN; $(lines $CL $a 27365 20933) $(lines $CL $b 27365 20933) COMMIT;")
+accepted "valid claims on two workers commit in BEGIN..COMMIT" "$out" $CL 4 $a $b
+
+copyfile=$base/copy.csv
+awk -v base=1000000 -v dos=$DOS 'BEGIN { for (i = 1; i <= 5000; i++) {
+	print base + i "," dos ",27365"; print base + i "," dos "," (i % 2 ? "20933" : "99213") } }' >"$copyfile"
+out=$(run "$PC" <<<"\\copy $CL FROM '$copyfile' WITH (FORMAT csv)")
+n=$(q "$PC" -c "SELECT count(*) FROM $CL WHERE claim_id BETWEEN 1000001 AND 1005000")
+if [ "$(sqlstate "$out")" = 00000 ] && [ "$n" = 10000 ]; then
+	ok "a COPY of 10,000 valid lines (5,000 claims, 2,500 with 20933) commits"
+else
+	not_ok "a COPY of 10,000 valid lines (5,000 claims, 2,500 with 20933) commits"; got "$out"; echo "#   lines stored: $n"
+fi
+
+# ---------------------------------------------------------------- orphans
+fresh $CL "$PW1"; a=$ID
+out_auto=$(run "$PC" <<<"$(lines $CL $a 20933)")
+rejected "an orphan 20933 in autocommit reaches the client as 23514" "$out_auto" $CL $a
+
+fresh $CL "$PW1"; a=$ID s1=$SHARD
+fresh $CL "$PW1" same $s1; b=$ID
+out_one=$(run "$PC" <<<"BEGIN; $(lines $CL $a 27365 20933) $(lines $CL $b 20933) COMMIT;")
+rejected "an orphan in a BEGIN..COMMIT writing one shard reaches the client as 23514, and nothing commits" "$out_one" $CL $a $b
+
+fresh $CL "$PW2"; a=$ID s1=$SHARD
+fresh $CL "$PW2" other $s1; b=$ID
+out=$(run "$PC" <<<"BEGIN; $(lines $CL $a 27365 20933) $(lines $CL $b 20933) COMMIT;")
+rejected "an orphan in a BEGIN..COMMIT writing two shards on one worker reaches the client as 23514, and nothing commits" "$out" $CL $a $b
+
+fresh $CL "$PW1"; a=$ID
+fresh $CL "$PW2"; b=$ID
+out_two=$(run "$PC" <<<"BEGIN; $(lines $CL $a 27365 20933) $(lines $CL $b 20933) COMMIT;")
+rejected "an orphan in a BEGIN..COMMIT writing two workers reaches the client as 23514, and nothing commits" "$out_two" $CL $a $b
+
+awk -v base=2000000 -v dos=$DOS 'BEGIN { for (i = 1; i <= 5000; i++) {
+	print base + i "," dos "," (i == 2501 ? "99213" : "27365"); print base + i "," dos "," (i % 2 ? "20933" : "99213") } }' >"$copyfile"
+out=$(run "$PC" <<<"\\copy $CL FROM '$copyfile' WITH (FORMAT csv)")
+n=$(q "$PC" -c "SELECT count(*) FROM $CL WHERE claim_id BETWEEN 2000001 AND 2005000")
+if [ "$(sqlstate "$out")" = 23514 ] && grep -q '^ERROR: .*has no eligible primary code' <<<"$out" && [ "$n" = 0 ]; then
+	ok "a COPY of 10,000 lines holding one orphan reaches the client as 23514, and nothing commits"
+else
+	not_ok "a COPY of 10,000 lines holding one orphan reaches the client as 23514, and nothing commits"; got "$out"
+	echo "#   lines stored: $n"
+fi
+
+fresh $CL "$PW1"; a=$ID
+out=$(run "$PC" <<<"BEGIN; SET CONSTRAINTS ALL IMMEDIATE; $(lines $CL $a 20933)
+\\echo AFTER_INSERT=:LAST_ERROR_SQLSTATE
+COMMIT;")
+rejected "under SET CONSTRAINTS ALL IMMEDIATE, an orphan on one worker reaches the client as 23514" "$out" $CL $a
+echo "# (IMMEDIATE, one worker: SQLSTATE after the INSERT $(sed -n 's/^AFTER_INSERT=//p' <<<"$out"), after COMMIT $(sqlstate "$out"))"
+
+fresh $CL "$PW1"; a=$ID
+fresh $CL "$PW2"; b=$ID
+out=$(run "$PC" <<<"BEGIN; SET CONSTRAINTS ALL IMMEDIATE; $(lines $CL $a 27365 20933) $(lines $CL $b 20933)
+\\echo AFTER_INSERT=:LAST_ERROR_SQLSTATE
+COMMIT;")
+rejected "under SET CONSTRAINTS ALL IMMEDIATE, an orphan in a transaction writing two workers reaches the client as 23514" "$out" $CL $a $b
+echo "# (IMMEDIATE, two workers: SQLSTATE after the INSERTs $(sed -n 's/^AFTER_INSERT=//p' <<<"$out"), after COMMIT $(sqlstate "$out"))"
+
+# ---------------------------------------------------------------- error fields
+field() { sed -n "s/^$1: *//p" <<<"$2" | head -1; }
+msg=$(sed -n 's/^ERROR: *[0-9A-Z]\{5\}: //p' <<<"$out_auto" | head -1)
+if grep -q 'table "claim_lines"' <<<"$msg"; then ok "the autocommit orphan's message names the table claim_lines, not a shard"
+else not_ok "the autocommit orphan's message names the table claim_lines, not a shard"; echo "#   message: $msg"; fi
+for f in "SCHEMA NAME:billing" "TABLE NAME:claim_lines" "CONSTRAINT NAME:claim_lines_addon_rule"; do
+	v=$(field "${f%%:*}" "$out_auto")
+	if [ "$v" = "${f#*:}" ]; then ok "the autocommit orphan's error has ${f%%:*} ${f#*:} at the client"
+	else not_ok "the autocommit orphan's error has ${f%%:*} ${f#*:} at the client"; echo "#   ${f%%:*}: '${v}'"; fi
+done
+for o in one two; do
+	eval "o_out=\$out_$o"
+	desc="the orphan's error at a BEGIN..COMMIT writing $o worker$([ $o = two ] && echo s) has 23514 and schema billing, table claim_lines, constraint claim_lines_addon_rule"
+	if [ "$(sqlstate "$o_out")" = 23514 ] && [ "$(field 'SCHEMA NAME' "$o_out")" = billing ] &&
+		[ "$(field 'TABLE NAME' "$o_out")" = claim_lines ] &&
+		[ "$(field 'CONSTRAINT NAME' "$o_out")" = claim_lines_addon_rule ] &&
+		grep -q '^ERROR: .*table "claim_lines"' <<<"$o_out"; then
+		ok "$desc"
+	else
+		not_ok "$desc"; got "$o_out"
+	fi
+done
+
+# ---------------------------------------------------------------- rule changes
+# Each change is made on the coordinator; a claim on each worker must then be
+# judged by the changed rules.
+check "the rules before the changes: 20934+23210 and 20933+27704 valid, 20933+99213 not, 0054T without payer primaries" \
+	"[ \"\$(q $PC -c \"SELECT valid_pairing('20934', '23210') AND valid_pairing('20933', '27704')
+		AND NOT valid_pairing('20933', '99213') AND NOT EXISTS (SELECT 1 FROM cpt_rules.payer_pair)\")\" = t ]"
+
+# on_workers VERB DESCRIPTION CODE...: a claim of those codes on each worker, accepted or rejected
+on_workers() {
+	local verb=$1 desc=$2 w port
+	shift 2
+	for w in 1 2; do
+		eval "port=\$PW$w"
+		fresh $CL "$port"
+		out=$(run "$PC" <<<"$(lines $CL $ID "$@")")
+		if [ "$verb" = rejected ]; then rejected "$desc (worker $w)" "$out" $CL $ID
+		else accepted "$desc (worker $w)" "$out" $CL $# $ID; fi
+	done
+}
+
+out=$(run "$PC" <<'SQL'
+CREATE TEMP TABLE aoc_in (LIKE cpt_rules.cms_aoc_file);
+INSERT INTO aoc_in
+SELECT aoc_type::text, addon::text, to_char(addon_deleted, 'YYYYDDD'), coalesce(primary_code::text, 'CCCCC'),
+       to_char(primary_deleted, 'YYYYDDD'), to_char(edit_effective, 'YYYYDDD'), to_char(edit_deleted, 'YYYYDDD'), notes
+  FROM cpt_rules.aoc_edit WHERE NOT (addon = '20934' AND primary_code = '23210');
+SELECT change, addon, primary_code FROM cpt_rules.refresh_cms_edits('aoc_in');
+SQL
+)
+if [ "$(sqlstate "$out")" = 00000 ] && grep -q '^removed|20934|23210$' <<<"$out"; then
+	ok "refresh_cms_edits from a file without 20934+23210 runs on the coordinator and removes that pairing"
+else
+	not_ok "refresh_cms_edits from a file without 20934+23210 runs on the coordinator and removes that pairing"; got "$out"
+fi
+on_workers rejected "after refresh_cms_edits removed 20934+23210, a claim 23210 + 20934 is rejected with 23514" 23210 20934
+
+out=$(run "$PC" <<<"DELETE FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
+[ "$(sqlstate "$out")" = 00000 ] || { echo "# DELETE FROM cpt_rules.aoc_edit failed:"; got "$out"; }
+on_workers rejected "after DELETE FROM cpt_rules.aoc_edit of 20933+27704, a claim 27704 + 20933 is rejected with 23514" 27704 20933
+
+out=$(run "$PC" <<<"INSERT INTO cpt_rules.aoc_edit (aoc_type, addon, primary_code, edit_effective, notes)
+	VALUES (1, '20933', '99213', '2019-01-01', 'local addition');")
+[ "$(sqlstate "$out")" = 00000 ] || { echo "# INSERT INTO cpt_rules.aoc_edit failed:"; got "$out"; }
+on_workers accepted "after INSERT INTO cpt_rules.aoc_edit of 20933+99213, a claim 99213 + 20933 commits" 99213 20933
+
+out=$(run "$PC" <<<"INSERT INTO cpt_rules.payer_pair (addon, primary_code, note) VALUES ('0054T', '27447', 'payer policy');")
+[ "$(sqlstate "$out")" = 00000 ] || { echo "# INSERT INTO cpt_rules.payer_pair failed:"; got "$out"; }
+on_workers rejected "after a payer_pair row 0054T+27447, a claim 99213 + 0054T is rejected with 23514" 99213 0054T
+
+out=$(run "$PC" <<<"BEGIN; DELETE FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27365'; ROLLBACK;")
+on_workers accepted "after a rolled-back DELETE of 20933+27365, a claim 27365 + 20933 still commits" 27365 20933
+
+# what each node's own rule tables say now
+for p in $PC $PW1 $PW2; do
+	q "$p" -c "SELECT '# node $p rules: 20934+23210 ' || valid_pairing('20934', '23210') || ', 20933+27704 ' ||
+		valid_pairing('20933', '27704') || ', 20933+99213 ' || valid_pairing('20933', '99213') ||
+		', payer pairs ' || (SELECT count(*) FROM cpt_rules.payer_pair)"
+done
+
+# ---------------------------------------------------------------- a node added later
+start_node w3 || bail "start a third worker"
+PW3=$PORT_w3
+out=$(q "$PC" -c "SELECT citus_add_node('$S', $PW3)" 2>&1) || bail "citus_add_node of a third worker" "$out"
+check "citus_add_node creates cpt_rules on the new worker" \
+	"[ -n \"\$(q $PW3 -c \"SELECT 1 FROM pg_extension WHERE extname = 'cpt_rules'\")\" ]"
+move() { # move SHARD FROM_PORT TO_PORT
+	run "$PC" <<<"SELECT citus_move_shard_placement($1, '$S', $2, '$S', $3, shard_transfer_mode => 'block_writes');"
+}
+fresh $CL "$PW1"
+out=$(move "$SHARD" "$PW1" "$PW3")
+if [ "$(sqlstate "$out")" = 00000 ]; then
+	ok "a claim_lines shard moves from worker 1 to the new worker (block_writes)"
+else
+	not_ok "a claim_lines shard moves from worker 1 to the new worker (block_writes)"; got "$out"
+fi
+fresh $CL "$PW3"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 20933)")
+rejected "on the new worker, an orphan 20933 is rejected with 23514" "$out" $CL $a
+fresh $CL "$PW3"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 27704 20933)")
+rejected "on the new worker, 27704 + 20933 (deleted from aoc_edit before it joined) is rejected with 23514" "$out" $CL $a
+fresh $CL "$PW3"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 23210 20934)")
+rejected "on the new worker, 23210 + 20934 (removed by the refresh before it joined) is rejected with 23514" "$out" $CL $a
+fresh $CL "$PW3"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 99213 0054T)")
+rejected "on the new worker, 99213 + 0054T (payer primaries defined before it joined) is rejected with 23514" "$out" $CL $a
+fresh $CL "$PW3"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 99213 20933)")
+accepted "on the new worker, 99213 + 20933 (added to aoc_edit before it joined) commits" "$out" $CL 2 $a
+
+# ---------------------------------------------------------------- shard move
+fresh $CL "$PW2"; moved=$SHARD
+before=$(q "$PC" -c "SELECT count(*) FROM $CL")
+out=$(move "$moved" "$PW2" "$PW1")
+check "a claim_lines shard moves from worker 2 to worker 1 (block_writes), keeping every line" \
+	"[ '$(sqlstate "$out")' = 00000 ] && [ \"\$(q $PC -c 'SELECT count(*) FROM $CL')\" = '$before' ]"
+check "the moved shard carries the rule's three triggers on worker 1" \
+	"[ \"\$(q $PW1 -c \"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'billing.claim_lines_$moved'::regclass
+		AND tgname LIKE 'claim_lines_addon_rule_%'\")\" = 3 ]"
+fresh $CL "$PW1" same "$moved"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 20933)")
+rejected "after the move, an orphan on the moved shard is rejected with 23514" "$out" $CL $a
+fresh $CL "$PW1" same "$moved"; a=$ID
+out=$(run "$PC" <<<"$(lines $CL $a 27365 20933)")
+accepted "after the move, a valid claim on the moved shard commits" "$out" $CL 2 $a
+
+# ---------------------------------------------------------------- audit
+out=$(run "$PC" <<<"SELECT 'violations=' || count(*) FROM cpt_rules.addon_rule_violations('$CL', 'code', '{claim_id}', 'service_date');")
+if [ "$(sqlstate "$out")" = 00000 ] && grep -q '^violations=0$' <<<"$out"; then
+	ok "addon_rule_violations() on the enforced distributed table runs and finds no violation"
+else
+	not_ok "addon_rule_violations() on the enforced distributed table runs and finds no violation"; got "$out"
+	grep '^violations=' <<<"$out" | sed 's/^/#   /'
+fi
+out=$(run "$PC" <<'SQL'
+CREATE TABLE audit_claims (claim_id bigint, service_date date, code cpt_code);
+SELECT create_distributed_table('audit_claims', 'claim_id', shard_count => 8);
+INSERT INTO audit_claims VALUES (1, '2024-03-01', '27365'), (1, '2024-03-01', '20933'),
+	(2, '2024-03-01', '27447'), (2, '2024-03-01', '20933'), (3, '2024-03-01', '20933');
+SELECT 'found=' || string_agg(group_key::text || ' ' || addon, ';' ORDER BY group_key::text)
+  FROM cpt_rules.addon_rule_violations('audit_claims', 'code', '{claim_id}', 'service_date');
+SELECT 'tables=' || string_agg(DISTINCT line_table::text, ',')
+  FROM cpt_rules.addon_rule_violations('audit_claims', 'code', '{claim_id}', 'service_date');
+SQL
+)
+if [ "$(sqlstate "$out")" = 00000 ] && grep -q '^found={"claim_id": 2} 20933;{"claim_id": 3} 20933$' <<<"$out"; then
+	ok "addon_rule_violations() on an unenforced distributed table lists exactly its two orphans"
+else
+	not_ok "addon_rule_violations() on an unenforced distributed table lists exactly its two orphans"; got "$out"
+	grep '^found=' <<<"$out" | sed 's/^/#   /'
+fi
+if grep -q '^tables=audit_claims$' <<<"$out"; then
+	ok "... and gives audit_claims as the table of each line"
+else
+	not_ok "... and gives audit_claims as the table of each line"; grep '^tables=' <<<"$out" | sed 's/^/#   /'
+fi
+
+# ---------------------------------------------------------------- distribution
+ENF() { echo "SELECT cpt_rules.enforce_addon_rule('$1', code => 'code', group_by => '{claim_id}');"; }
+dist_by() { echo "SELECT create_distributed_table('$1', '$2', shard_count => 8);"; }
+mis() { # mis DESCRIPTION OUTPUT TABLE: refused with an error naming claim_id, and not distributed by line_no
+	local col
+	col=$(q "$PC" -c "SELECT column_to_column_name(logicalrelid, partkey) FROM pg_dist_partition WHERE logicalrelid = '$3'::regclass")
+	if [ "$(sqlstate "$2")" != 00000 ] && grep -E '^(ERROR|DETAIL|HINT):' <<<"$2" | grep -q claim_id &&
+		[ "$col" != line_no ]; then
+		ok "$1"
+	else
+		not_ok "$1"; got "$2"; echo "#   $3 distributed by: '${col}'"
+	fi
+}
+out=$(run "$PC" <<SQL
+CREATE TABLE md_after (claim_id bigint, line_no int, code cpt_code);
+CREATE INDEX ON md_after (claim_id);
+$(ENF md_after)
+SET citus.enable_unsafe_triggers = on;
+$(dist_by md_after line_no)
+SQL
+)
+mis "create_distributed_table by line_no of a table enforced by claim_id is refused, naming claim_id" "$out" md_after
+out=$(run "$PC" <<SQL
+CREATE TABLE md_before (claim_id bigint, line_no int, code cpt_code);
+CREATE INDEX ON md_before (claim_id);
+$(dist_by md_before line_no)
+SET citus.enable_unsafe_triggers = on;
+$(ENF md_before)
+SQL
+)
+if [ "$(sqlstate "$out")" != 00000 ] && grep -E '^(ERROR|DETAIL|HINT):' <<<"$out" | grep -q claim_id &&
+	[ -z "$(q "$PC" -c "SELECT 1 FROM cpt_rules.enforced_rules WHERE table_name::text = 'md_before'" 2>/dev/null)" ]; then
+	ok "enforce_addon_rule by claim_id on a table distributed by line_no is refused, naming claim_id"
+else
+	not_ok "enforce_addon_rule by claim_id on a table distributed by line_no is refused, naming claim_id"; got "$out"
+fi
+out=$(run "$PC" <<SQL
+CREATE TABLE md_good (claim_id bigint, line_no int, service_date date, code cpt_code);
+CREATE INDEX ON md_good (claim_id);
+$(ENF md_good)
+SET citus.enable_unsafe_triggers = on;
+$(dist_by md_good claim_id)
+$(lines md_good 1 20933)
+SQL
+)
+col=$(q "$PC" -c "SELECT column_to_column_name(logicalrelid, partkey) FROM pg_dist_partition WHERE logicalrelid = 'md_good'::regclass")
+if [ "$col" = claim_id ] && [ "$(sqlstate "$out")" = 23514 ] && grep -q '^ERROR: .*has no eligible primary code' <<<"$out"; then
+	ok "an enforced table distributed afterwards by claim_id (the group key) is accepted and rejects an orphan with 23514"
+else
+	not_ok "an enforced table distributed afterwards by claim_id (the group key) is accepted and rejects an orphan with 23514"
+	got "$out"; echo "#   md_good distributed by: '${col}'"
+fi
+
+out=$(run "$PC" <<'SQL'
+CREATE TABLE visits (patient_id bigint, npi bigint, dos date, code cpt_code);
+CREATE INDEX ON visits (patient_id, npi, dos);
+SELECT create_distributed_table('visits', 'patient_id', shard_count => 8);
+SET citus.enable_unsafe_triggers = on;
+SELECT cpt_rules.enforce_addon_rule('visits', code => 'code', group_by => '{patient_id, npi, dos}', service_date => 'dos');
+SQL
+)
+[ "$(sqlstate "$out")" = 00000 ] && ok "a rule by (patient_id, npi, dos) is enforced on a table distributed by patient_id" ||
+	{ not_ok "a rule by (patient_id, npi, dos) is enforced on a table distributed by patient_id"; got "$out"; }
+out=$(run "$PC" <<<"INSERT INTO visits VALUES (7, 111, '$DOS', '27365'), (7, 111, '$DOS', '20933');")
+check "... a visit with 27365 + 20933 by one NPI on one day commits" "[ '$(sqlstate "$out")' = 00000 ]"
+[ "$(sqlstate "$out")" = 00000 ] || got "$out"
+out=$(run "$PC" <<<"INSERT INTO visits VALUES (8, 111, '$DOS', '27365'), (8, 222, '$DOS', '20933');")
+if [ "$(sqlstate "$out")" = 23514 ] && [ "$(q "$PC" -c "SELECT count(*) FROM visits WHERE patient_id = 8")" = 0 ]; then
+	ok "... 20933 billed by another NPI than the 27365 is rejected with 23514"
+else
+	not_ok "... 20933 billed by another NPI than the 27365 is rejected with 23514"; got "$out"
+fi
+
+# ---------------------------------------------------------------- reference and local tables
+for kind in reference local; do
+	t=${kind}_claims
+	case $kind in
+		reference) make="SELECT create_reference_table('$t');" ;;
+		local) make="SELECT citus_add_local_table_to_metadata('$t');" ;;
+	esac
+	out=$(run "$PC" <<SQL
+CREATE TABLE $t (claim_id bigint, service_date date, code cpt_code);
+CREATE INDEX ON $t (claim_id);
+$make
+SET citus.enable_unsafe_triggers = on;
+SELECT cpt_rules.enforce_addon_rule('$t', code => 'code', group_by => '{claim_id}', service_date => 'service_date');
+SQL
+)
+	[ "$(sqlstate "$out")" = 00000 ] && ok "the rule is enforced on a $kind table" ||
+		{ not_ok "the rule is enforced on a $kind table"; got "$out"; }
+	out=$(run "$PC" <<<"$(lines $t 1 27365 20933)")
+	accepted "a valid claim commits in the $kind table" "$out" $t 2 1
+	out=$(run "$PC" <<<"$(lines $t 2 20933)")
+	rejected "an orphan in the $kind table is rejected with 23514" "$out" $t 2
+	out=$(run "$PC" <<<"BEGIN; $(lines $t 3 20933) COMMIT;")
+	rejected "an orphan in the $kind table in BEGIN..COMMIT is rejected with 23514" "$out" $t 3
+done
+
+crashes=$(grep -h -A1 "terminated by signal" "$base"/*/server.log 2>/dev/null)
+if [ -z "$crashes" ]; then
+	ok "no server process crashed on any node"
+else
+	not_ok "no server process crashed on any node"
+	head -8 <<<"$crashes" | sed 's/^.*LOG: */#   /; s/^.*DETAIL: */#   /'
+fi
+[ "$(sha256sum "$lib" 2>/dev/null)" = "$lib_sum" ] ||
+	echo "# WARNING: $lib was reinstalled while this suite ran: its results may mix two builds"
+echo "# $(($(date +%s) - started)) s"
+tap_plan
