@@ -15,6 +15,8 @@ OBJS = \
 	src/rule_sql.o \
 	src/unfiltered_read.o \
 	src/ddl_guard.o \
+	src/citus_meta.o \
+	src/citus_guard.o \
 	src/cpt_rules.o
 PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"
 

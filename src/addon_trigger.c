@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "addon_trigger.h"
+#include "citus_guard.h"
 #include "group_check.h"
 #include "group_map.h"
 #include "rule_info.h"
@@ -121,8 +122,9 @@ report_violation(const RuleInfo *info, Relation rel, const Datum *values,
 				 const bool *isnull, CptCode addon, bool has_date, DateADT on_date)
 {
 	const AddonRule *rule = rules_lookup_addon(addon);
-	Relation	root = info->rootid == RelationGetRelid(rel) ? rel
-		: relation_open(info->rootid, AccessShareLock);
+	Oid			named = OidIsValid(info->shard_of) ? info->shard_of : info->rootid;
+	Relation	root = named == RelationGetRelid(rel) ? rel
+		: relation_open(named, AccessShareLock);
 	char		code[6];
 	char	   *as_of = "";
 	int			count;
@@ -140,8 +142,10 @@ report_violation(const RuleInfo *info, Relation rel, const Datum *values,
 			 errmsg("add-on code %s has no eligible primary code in group %s of table \"%s\"",
 					code, group, RelationGetRelationName(root)),
 			 errdetail("Add-on code %s (AOC type %d) may only be billed with an eligible primary "
-					   "procedure in the same group%s; constraint \"%s\".",
-					   code, rule->aoc_type, as_of, NameStr(info->rulename)),
+					   "procedure in the same group%s; constraint \"%s\".%s%s",
+					   code, rule->aoc_type, as_of, NameStr(info->rulename),
+					   OidIsValid(info->shard_of) ? " " : "",
+					   OidIsValid(info->shard_of) ? citus_guard_fields(root, NameStr(info->rulename)) : ""),
 			 count > 0
 			 ? errhint("Add a line with one of its eligible primary codes: %s.", primaries)
 			 : rule->aoc_type == 2
@@ -223,6 +227,24 @@ check_departure(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 	return check_whole_group(info, rel, values, nulls);
 }
 
+/*
+ * A shard is checked on its worker with the worker's own copy of the rules:
+ * that copy must be the one the coordinator changes, a reference table.
+ */
+static void
+require_rules_on_every_node(const RuleInfo *info)
+{
+	if (unlikely(!rules_table.valid))
+		rules_cache_rebuild();
+	if (!rules_table.on_every_node)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("add-on rule \"%s\" on distributed table \"%s\" cannot be checked: the rule tables are not on every node",
+						NameStr(info->rulename), get_rel_name(info->shard_of)),
+				 errdetail("Each node would check claims against its own copy of the rules, which changes made on the coordinator do not reach."),
+				 errhint("Run SELECT cpt_rules.citus_setup(); on the coordinator.")));
+}
+
 /* Rules of 1.1 have no WHEN clause comparing old and new rows. */
 static bool
 rule_columns_equal(const RuleInfo *info, TupleTableSlot *a, TupleTableSlot *b)
@@ -283,6 +305,9 @@ addon_rule_trigger(PG_FUNCTION_ARGS)
 	{
 		RuleInfo   *info = rule_info_get(trigdata->tg_trigger, rel);
 		ProbeResult result = PROBE_FOUND;
+
+		if (OidIsValid(info->shard_of))
+			require_rules_on_every_node(info);
 
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			new_slot = info->checks_arrivals ? trigdata->tg_trigslot : NULL;

@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "addon_trigger.h"
+#include "citus_guard.h"
 #include "rules_cache.h"
 
 PG_MODULE_MAGIC;
@@ -18,4 +19,5 @@ _PG_init(void)
 {
 	rules_cache_init();
 	addon_trigger_init();
+	citus_guard_init();
 }

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "rule_info.h"
+#include "citus_meta.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -667,6 +668,37 @@ check_column_types(Relation rel, const BoundRule *b)
 						RelationGetRelationName(rel))));
 }
 
+/*
+ * A shard's check reads only its own shard: that holds every line of a
+ * group only when the table is distributed by one of the group columns, or
+ * not split at all (a reference or a Citus local table).
+ */
+static void
+check_shard_distribution(Oid logical, Relation shard, const BoundRule *b, const char *tgname)
+{
+	CitusDistribution dist;
+	char	   *column;
+
+	if (!citus_distribution(logical, &dist) || dist.method == 'n')
+		return;
+	column = dist.column != InvalidAttrNumber ? get_attname(logical, dist.column, true) : NULL;
+	if (dist.method == 'h' && column != NULL)
+	{
+		for (int g = 0; g < b->ngroup; g++)
+			if (strcmp(NameStr(TupleDescAttr(RelationGetDescr(shard), b->group_attnos[g] - 1)->attname),
+					   column) == 0)
+				return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("add-on rule \"%s\" cannot be checked on table \"%s\": it is distributed by %s, not by a group column",
+					NameStr(b->rulename), get_rel_name(logical), column ? quote_identifier(column) : "no column"),
+			 errdetail("Each shard checks the groups it holds; a group whose lines lie on several shards cannot be judged."),
+			 errhint("Distribute the table by one of the rule's group columns, e.g. SELECT alter_distributed_table('%s', distribution_column := '%s');",
+					 get_rel_name(logical),
+					 NameStr(TupleDescAttr(RelationGetDescr(shard), b->group_attnos[0] - 1)->attname))));
+}
+
 static void
 build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 {
@@ -679,6 +711,9 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 
 	info->relid = RelationGetRelid(rel);
 	info->rootid = rule_root(trigger->tgoid, rel);
+	info->shard_of = rel->rd_rel->relispartition ? InvalidOid : citus_shard_table(rel);
+	if (OidIsValid(info->shard_of))
+		check_shard_distribution(info->shard_of, rel, &b, trigger->tgname);
 	info->rulename = b.rulename;
 	info->checks_arrivals = b.arrivals;
 	info->checks_departures = b.departures;

@@ -43,6 +43,7 @@ typedef struct RuleInfo
 
 	Oid			relid;			/* the relation the trigger fires on */
 	Oid			rootid;			/* the relation the rule was attached to */
+	Oid			shard_of;		/* on Citus, the distributed table of a shard */
 	NameData	rulename;		/* constraint name in errors */
 	bool		checks_arrivals;	/* a line arriving in a group as an add-on */
 	bool		checks_departures;	/* a line leaving a group */

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "rules_cache.h"
+#include "citus_meta.h"
 
 #include "access/parallel.h"
 #include "access/table.h"
@@ -41,6 +42,7 @@ typedef struct RulesCache
 	uint32	   *keys;
 	AddonRule  *slots;
 	Oid			table_oids[N_RULE_TABLES];
+	Oid			read_oids[N_RULE_TABLES];	/* on Citus, the local placements */
 } RulesCache;
 
 /* what the build writes; rules_table is the read-only view the lookups use */
@@ -132,7 +134,7 @@ rules_invalidate_callback(Datum arg, Oid relid)
 		bool		ours = false;
 
 		for (int i = 0; i < (int) N_RULE_TABLES; i++)
-			if (cache.table_oids[i] == relid)
+			if (cache.table_oids[i] == relid || cache.read_oids[i] == relid)
 				ours = true;
 		if (!ours)
 			return;
@@ -400,6 +402,31 @@ find_slot(CptCode code)
 	return cache.keys[i] == code ? &cache.slots[i] : NULL;
 }
 
+/*
+ * Where a rule table's rows are.  On Citus the rule tables are reference
+ * tables (cpt_rules.citus_setup()): every node holds a placement, written
+ * in the same transaction as the coordinator's change, while the table
+ * itself keeps the rows it had when it was distributed.  A node without a
+ * placement must not fall back on those.
+ */
+static Oid
+rule_table_to_read(Oid relid, bool *is_reference)
+{
+	Oid			placement = citus_reference_placement(relid, is_reference);
+
+	if (!*is_reference)
+		return relid;
+	if (!OidIsValid(placement))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this node holds no placement of the reference table %s.%s",
+						RULES_SCHEMA, get_rel_name(relid)),
+				 errdetail("The add-on rules are read from the node's own placement of the rule tables."),
+				 errhint("Register the coordinator with SELECT citus_set_coordinator_host(...), "
+						 "or run SELECT replicate_reference_tables(); on the coordinator.")));
+	return placement;
+}
+
 static void
 rules_cache_build(void)
 {
@@ -411,6 +438,8 @@ rules_cache_build(void)
 	uint32		capacity = 64;
 	Oid			nsp;
 	Snapshot	snapshot;
+	bool		is_reference;
+	bool		on_every_node = true;
 
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(CacheMemoryContext,
@@ -435,6 +464,8 @@ rules_cache_build(void)
 					 errmsg("table \"%s.%s\" does not exist", RULES_SCHEMA, rule_tables[i]),
 					 errhint("The cpt_rules extension is not installed correctly; "
 							 "try DROP EXTENSION cpt_rules and CREATE EXTENSION cpt_rules.")));
+		cache.read_oids[i] = rule_table_to_read(cache.table_oids[i], &is_reference);
+		on_every_node = on_every_node && is_reference;
 	}
 
 	/*
@@ -448,8 +479,8 @@ rules_cache_build(void)
 	readcxt = AllocSetContextCreate(CurrentMemoryContext, "cpt_rules rules read",
 									ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(readcxt);
-	read_cms_edits(&rr, cache.table_oids[0], cache.table_oids[1], cache.table_oids[2], snapshot);
-	read_payer_pairs(&rr, cache.table_oids[3], snapshot);
+	read_cms_edits(&rr, cache.read_oids[0], cache.read_oids[1], cache.read_oids[2], snapshot);
+	read_payer_pairs(&rr, cache.read_oids[3], snapshot);
 	MemoryContextSwitchTo(oldcxt);
 	UnregisterSnapshot(snapshot);
 	rows = rr.rows;
@@ -524,6 +555,7 @@ rules_cache_build(void)
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(readcxt);
+	rules_table.on_every_node = on_every_node;
 }
 
 /* Make a finished build visible to the inline lookup. */

@@ -49,6 +49,7 @@ typedef struct RulesTable
 	const uint32 *keys;			/* add-on code or RULES_EMPTY_SLOT */
 	const AddonRule *slots;
 	uint64		filter[RULES_FILTER_BITS / 64];	/* bit set for every add-on */
+	bool		on_every_node;	/* read from Citus reference placements */
 } RulesTable;
 
 extern RulesTable rules_table;

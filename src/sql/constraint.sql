@@ -178,8 +178,16 @@ DECLARE
 	v_same text;
 	v_date text;
 	v_where text := 'true';
+	v_tab text := 't.tableoid::regclass';
+	v_query text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
+	-- on Citus a line's tableoid is its shard's on some worker: name the table
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
+			v_tab := 'NULL::regclass';
+		END IF;
+	END IF;
 	SELECT string_agg(format('t.%I', g), ', '),
 		   string_agg(format('l.%I', g), ', '),
 		   'jsonb_build_object(' || string_agg(format('%L, g.%I', g, g), ', ') || ')',
@@ -200,15 +208,15 @@ BEGIN
 	-- Only groups holding an add-on can break the rule: find those first,
 	-- then judge each group once with the same rule as the trigger.  Groups
 	-- with a NULL key column cannot be joined on, so they are judged apart.
-	RETURN QUERY EXECUTE format($q$
+	v_query := format($q$
 		WITH lines AS (
-			SELECT %1$s, t.%2$I::@extschema@.cpt_code AS code__, %3$s AS dos__, t.tableoid::regclass AS tab__, t.ctid AS tid__
+			SELECT %1$s, t.%2$I::@extschema@.cpt_code AS code__, %3$s AS dos__, %9$s AS tab__, t.ctid AS tid__
 			  FROM %4$s t
 			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s t
 							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I) AND %8$s)
 			   AND %8$s
 			UNION ALL
-			SELECT %1$s, t.%2$I::@extschema@.cpt_code, %3$s, t.tableoid::regclass, t.ctid
+			SELECT %1$s, t.%2$I::@extschema@.cpt_code, %3$s, %9$s, t.ctid
 			  FROM %4$s t
 			 WHERE (%5$s) AND %8$s
 		), groups AS (
@@ -219,7 +227,15 @@ BEGIN
 		SELECT %7$s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
 		  FROM groups g, unnest(cpt_rules.violating_lines(g.codes, g.dates)) i
 		 ORDER BY 1, 2$q$,
-		v_cols, code, v_date, tbl, v_anynull, v_gcols, v_key, v_where);
+		v_cols, code, v_date, tbl, v_anynull, v_gcols, v_key, v_where, v_tab);
+	IF v_tab = 't.tableoid::regclass' THEN
+		RETURN QUERY EXECUTE v_query;
+	ELSE
+		FOR group_key, addon, date_of_service, line_table, line_ctid IN EXECUTE v_query LOOP
+			line_table := tbl;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
 END $$;
 COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass[]) IS
 	'lines of a table (and its partitions or children) whose add-on code has no eligible primary in its group (usable with or without the rule attached)';
@@ -334,6 +350,92 @@ BEGIN
 	END IF;
 END $$;
 
+-- Citus --------------------------------------------------------------------
+--
+-- On a Citus cluster every node checks its own shards with its own copy of
+-- the rules, so the rule tables must be the same everywhere: they become
+-- reference tables, written by the coordinator in one two-phase
+-- transaction, and each node reads its own placement (src/rules_cache.c).
+CREATE OR REPLACE FUNCTION cpt_rules.citus_setup() RETURNS void
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_tbl regclass;
+	v_unsafe text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = 'citus') THEN
+		RAISE EXCEPTION 'Citus is not installed in this database'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Without Citus there is nothing to set up.';
+	END IF;
+	IF NOT pg_catalog.citus_is_coordinator() THEN
+		RAISE EXCEPTION 'cpt_rules.citus_setup() runs on the coordinator'
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_node n WHERE n.groupid = 0) THEN
+		RAISE EXCEPTION 'the coordinator is not in the cluster''s metadata'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'The rule tables become reference tables, and the coordinator checks claims with its own placement of them.',
+				  HINT = 'SELECT citus_set_coordinator_host(''<coordinator host>'', <port>); then call this again.';
+	END IF;
+	-- the rule tables' own triggers go with them to every placement
+	v_unsafe := current_setting('citus.enable_unsafe_triggers');
+	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	FOREACH v_tbl IN ARRAY ARRAY['cpt_rules.aoc_edit_shipped', 'cpt_rules.aoc_edit_added',
+								 'cpt_rules.aoc_edit_removed', 'cpt_rules.payer_pair']::regclass[] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = v_tbl) THEN
+			PERFORM pg_catalog.create_reference_table(v_tbl);
+		END IF;
+	END LOOP;
+	PERFORM set_config('citus.enable_unsafe_triggers', v_unsafe, true);
+END $$;
+COMMENT ON FUNCTION cpt_rules.citus_setup() IS
+	'on a Citus coordinator: make the rule tables reference tables, so that every node checks claims with the same rules';
+REVOKE ALL ON FUNCTION cpt_rules.citus_setup() FROM PUBLIC;
+
+-- On Citus: a distributed table must keep each group on one shard, the rule
+-- tables must be on every node, and the rule's triggers must reach every
+-- shard (Citus copies a trigger to the shards only under
+-- citus.enable_unsafe_triggers).  Returns the setting to restore, or NULL
+-- where tbl is not a Citus table.
+CREATE OR REPLACE FUNCTION cpt_rules.citus_prepare(tbl regclass, group_by name[], rule_name name)
+	RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_dist record;
+	v_unsafe text;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT p.partmethod::text AS method, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) AS col
+	  INTO v_dist FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF v_dist.method <> 'n' AND (v_dist.method <> 'h' OR NOT (v_dist.col = ANY (group_by))) THEN
+		RAISE EXCEPTION 'cannot enforce add-on rule "%" on table %: it is distributed by %, not by a group column',
+				rule_name, tbl, coalesce(quote_ident(v_dist.col), 'no column')
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Each shard checks the groups it holds; a group whose lines lie on several shards cannot be judged.',
+				  HINT = format('Distribute the table by a group column first, e.g. SELECT alter_distributed_table(%L, distribution_column := %L);',
+								tbl::text, group_by[1]);
+	END IF;
+	IF EXISTS (SELECT 1 FROM unnest(ARRAY['cpt_rules.aoc_edit_shipped', 'cpt_rules.aoc_edit_added',
+										  'cpt_rules.aoc_edit_removed', 'cpt_rules.payer_pair']::regclass[]) r(t)
+				WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = r.t)) THEN
+		PERFORM cpt_rules.citus_setup();
+	END IF;
+	v_unsafe := current_setting('citus.enable_unsafe_triggers');
+	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	RETURN v_unsafe;
+END $$;
+COMMENT ON FUNCTION cpt_rules.citus_prepare(regclass, name[], name) IS
+	'before a rule''s triggers are made or dropped on a Citus table: check its distribution, put the rules on every node, allow the triggers';
+
 -- The triggers of a rule, unchecked: enforce_addon_rule validates first.
 CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_name name, code name,
 		group_by name[], service_date name)
@@ -391,6 +493,7 @@ DECLARE
 	v_rule record;
 	v_trg record;
 	v_foreign text;
+	v_citus text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
 	IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -427,16 +530,21 @@ BEGIN
 	ELSIF FOUND THEN
 		-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
 		PERFORM cpt_rules.check_rule(tbl, v_rule.rule_name, 'enabling the rule');
+		v_citus := cpt_rules.citus_prepare(tbl, group_by, v_rule.rule_name);
 		-- one statement, so that the rule is never seen half enabled
 		EXECUTE format('ALTER TABLE %s %s', tbl,
 					   (SELECT string_agg(format('ENABLE TRIGGER %I', r.trigger_name), ', ')
 						  FROM cpt_rules.rule_triggers r
 						 WHERE r.table_oid = tbl AND r.rule_name = v_rule.rule_name));
+		IF v_citus IS NOT NULL THEN
+			PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
+		END IF;
 		RAISE NOTICE 'add-on rule "%" on % enabled again; the lines already there obey it', v_rule.rule_name, tbl;
 		RETURN v_rule.rule_name;
 	END IF;
 
 	v_base := coalesce(constraint_name, (SELECT c.relname FROM pg_class c WHERE c.oid = tbl) || '_addon_rule');
+	v_citus := cpt_rules.citus_prepare(tbl, group_by, v_base);
 	-- A rule of that name on other columns, or made by 1.1, is replaced.
 	FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
 				  WHERE r.table_oid = tbl AND r.rule_name = v_base LOOP
@@ -472,6 +580,9 @@ BEGIN
 	END;
 
 	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date);
+	IF v_citus IS NOT NULL THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
+	END IF;
 
 	PERFORM cpt_rules.warn_unindexed(tbl, group_by);
 	RETURN v_base;
@@ -487,6 +598,7 @@ AS $$
 DECLARE
 	v_rules name[];
 	v_trg record;
+	v_citus text;
 BEGIN
 	IF tbl IS NULL THEN
 		RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -506,11 +618,21 @@ BEGIN
 			USING ERRCODE = 'ambiguous_parameter',
 				  HINT = format('Name the one to drop: %s.', array_to_string(v_rules, ', '));
 	END IF;
+	-- dropping needs no check of the distribution, only the setting
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
+			v_citus := current_setting('citus.enable_unsafe_triggers');
+			PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+		END IF;
+	END IF;
 	FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
 				  WHERE r.table_oid = tbl AND r.rule_name = v_rules[1] LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.trigger_name, tbl);
 	END LOOP;
 	PERFORM cpt_rules.unguard_truncate(tbl, v_rules[1]);
+	IF v_citus IS NOT NULL THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
+	END IF;
 	RETURN true;
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
