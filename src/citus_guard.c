@@ -76,15 +76,8 @@ rule_triggers_of(Relation rel)
 	List	   *result = NIL;
 
 	for (int i = 0; trigdesc && i < trigdesc->numtriggers; i++)
-	{
-		Oid			fn = trigdesc->triggers[i].tgfoid;
-		char	   *fname = get_func_name(fn);
-		char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
-
-		if (fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
-			strcmp(nspname, "cpt_rules") == 0)
+		if (rule_trigger_function(trigdesc->triggers[i].tgfoid))
 			result = lappend_oid(result, trigdesc->triggers[i].tgoid);
-	}
 	return result;
 }
 

@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include "rule_info.h"
+
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -134,11 +136,8 @@ rule_enforced_on(Oid relid)
 	for (int i = 0; trigdesc && i < trigdesc->numtriggers && rulename == NULL; i++)
 	{
 		Trigger    *trigger = &trigdesc->triggers[i];
-		char	   *fname = get_func_name(trigger->tgfoid);
-		char	   *nspname = get_namespace_name(get_func_namespace(trigger->tgfoid));
 
-		if (fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
-			strcmp(nspname, "cpt_rules") == 0)
+		if (rule_trigger_function(trigger->tgfoid))
 			rulename = pstrdup(trigger->tgnargs > 0 && trigger->tgargs[0][0] != '\0'
 							   ? trigger->tgargs[0] : trigger->tgname);
 	}

@@ -97,6 +97,16 @@ cpt_code_type_oid(void)
 	return cached_cpt_code_oid;
 }
 
+bool
+rule_trigger_function(Oid fn)
+{
+	char	   *fname = get_func_name(fn);
+	char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
+
+	return fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
+		strcmp(nspname, RULES_SCHEMA) == 0;
+}
+
 /* ---------- binding the columns ---------- */
 
 typedef struct BoundRule

@@ -121,4 +121,7 @@ extern Oid	rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_a
 
 extern Oid	cpt_code_type_oid(void);
 
+/* Is this function the rule's constraint trigger, cpt_rules.addon_rule_trigger()? */
+extern bool rule_trigger_function(Oid fn);
+
 #endif							/* RULE_INFO_H */
