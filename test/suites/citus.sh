@@ -5,20 +5,20 @@
 # DBA must get: rule changes seen by the checks on every node, 23514 with the
 # rule's message and fields at the client whatever the transaction shape,
 # mis-distributed tables refused, shard moves and nodes added later enforcing
-# the current rules.  Skipped when Citus is not installed (test/citus_build.sh
+# the current rules, ALTER EXTENSION UPDATE from the coordinator reaching
+# every node.  Skipped when Citus is not installed (test/citus_build.sh
 # builds it).
 #
-# The clusters listen only on a socket directory of their own; Citus reaches
-# the nodes through it (a node's name in pg_dist_node is that directory; a
-# host in citus.node_conninfo would make Citus use the node's name as a
-# hostaddr, which a directory is not).  CPT_RULES_CITUS_KEEP=1 leaves the
-# nodes running at the end and says how to reach and stop them.
+# The nodes are started and registered by test/citus_cluster.sh, which says
+# how they reach each other; CPT_RULES_CITUS_KEEP=1 leaves them running at
+# the end and says how to reach and stop them.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/lib.sh"
 . "$here/tap.sh"
+. "$here/citus_cluster.sh"
 
-if [ ! -f "$("$PG_CONFIG" --pkglibdir 2>/dev/null)/citus.so" ]; then
+if ! citus_installed; then
 	echo "# skipped: Citus is not installed"
 	echo "ok 1 - # SKIP citus not installed"
 	echo "1..1"
@@ -28,64 +28,9 @@ fi
 started=$(date +%s)
 lib=$("$PG_CONFIG" --pkglibdir)/cpt_rules.so
 lib_sum=$(sha256sum "$lib" 2>/dev/null)
-base=$(mktemp -d /tmp/cpt_rules_citus.XXXXXX)
-chmod 755 "$base"
-chown "$PG_OS_USER" "$base" 2>/dev/null || true
-S=$base                       # every node's socket directory, and its name for Citus
-NODES=()
-
-stop_all() {
-	local d
-	if [ -n "${CPT_RULES_CITUS_KEEP:-}" ]; then
-		echo "# nodes left running: psql -h $S -p PORT -U postgres (ports: ${PORT_c:-} ${PORT_w1:-} ${PORT_w2:-} ${PORT_w3:-})"
-		for d in "${NODES[@]}"; do echo "#   stop: runuser -u $PG_OS_USER -- $PGBIN/pg_ctl -D $d/data stop"; done
-		return
-	fi
-	for d in "${NODES[@]}"; do
-		as_pg "$PGBIN/pg_ctl" -D "$d/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
-			as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate -w stop >/dev/null 2>&1
-		if grep -q "terminated by signal" "$d/server.log" 2>/dev/null; then
-			echo "# SERVER CRASH in $(basename "$d")'s log:"
-			grep -B2 -A5 "terminated by signal" "$d/server.log" | head -24 | sed 's/^/#   /'
-		fi
-	done
-	rm -rf "$base"
-}
+cluster_dir
 trap stop_all EXIT
 
-# start_node NAME: a new node with Citus preloaded on the next free port
-# (free_port cannot see sockets in this directory, so those are skipped
-# here; each node is started before the next port is picked).  Sets PORT_NAME.
-start_node() {
-	local name=$1 dir=$base/$1 port
-	mkdir "$dir" || return 1
-	port=$(free_port) || return 1
-	while [ -e "$S/.s.PGSQL.$port" ]; do port=$((port + 1)); done
-	init_cluster "$dir" "$port" \
-		"unix_socket_directories = '$S'" \
-		"shared_preload_libraries = 'citus'" \
-		"wal_level = logical" \
-		"max_prepared_transactions = 20" \
-		"citus.node_conninfo = 'sslmode=disable'" \
-		"citus.local_hostname = '$S'" || return 1
-	as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
-		{ cat "$dir/server.log"; return 1; }
-	NODES+=("$dir")
-	printf -v "PORT_$name" '%s' "$port"
-	q "$port" -c "CREATE EXTENSION citus" >/dev/null
-}
-
-# q PORT [psql args]: quiet, unaligned, stops at the first error.
-q() { local port=$1; shift; psql -X -q -At -h "$S" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-
-# run PORT < script: the script as a client would run it (verbose errors, not
-# stopping at errors), stdout and stderr together, ending with the line
-# SQLSTATE=<last error's SQLSTATE, 00000 if none>.
-run() {
-	local port=$1
-	{ cat; echo '\echo SQLSTATE=:LAST_ERROR_SQLSTATE'; } |
-		psql -X -q -At -h "$S" -p "$port" -U postgres -d postgres -v VERBOSITY=verbose 2>&1
-}
 # The SQLSTATE the client saw: psql's LAST_ERROR_SQLSTATE, or for \copy
 # (which does not set it) the code of the last ERROR line.
 sqlstate() {
@@ -177,13 +122,7 @@ for n in c w1 w2; do
 	start_node $n || bail "start node $n with Citus preloaded"
 done
 PC=$PORT_c PW1=$PORT_w1 PW2=$PORT_w2
-out=$(q "$PC" 2>&1 <<SQL
-SELECT citus_set_coordinator_host('$S', $PC);
-SELECT citus_add_node('$S', $PW1);
-SELECT citus_add_node('$S', $PW2);
-CREATE EXTENSION cpt_rules;
-SQL
-) || bail "coordinator registered, two workers added, CREATE EXTENSION cpt_rules on the coordinator" "$out"
+out=$(register_nodes "$PC" "$PW1" "$PW2") || bail "coordinator registered, two workers added, CREATE EXTENSION cpt_rules on the coordinator" "$out"
 echo "# coordinator $PC, workers $PW1 and $PW2, sockets in $S"
 
 check "CREATE EXTENSION cpt_rules on the coordinator creates it on both workers" \
@@ -357,9 +296,18 @@ else
 fi
 on_workers rejected "after refresh_cms_edits removed 20934+23210, a claim 23210 + 20934 is rejected with 23514" 23210 20934
 
+# Citus sends an UPDATE or DELETE through the view to a node holding the
+# rule tables, where the view's trigger cannot write to them: refused, and no
+# node's rules change.  A shipped edit is removed through aoc_edit_removed.
 out=$(run "$PC" <<<"DELETE FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
-[ "$(sqlstate "$out")" = 00000 ] || { echo "# DELETE FROM cpt_rules.aoc_edit failed:"; got "$out"; }
-on_workers rejected "after DELETE FROM cpt_rules.aoc_edit of 20933+27704, a claim 27704 + 20933 is rejected with 23514" 27704 20933
+check "DELETE FROM cpt_rules.aoc_edit on Citus is refused, and 20933+27704 stays valid on every node" \
+	"[ '$(sqlstate "$out")' != 00000 ] && [ \"\$(q $PC -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
+	 [ \"\$(q $PW1 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
+	 [ \"\$(q $PW2 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ]"
+out=$(run "$PC" <<<"INSERT INTO cpt_rules.aoc_edit_removed (addon, primary_code, edit_effective)
+	SELECT addon, primary_code, edit_effective FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
+[ "$(sqlstate "$out")" = 00000 ] || { echo "# INSERT INTO cpt_rules.aoc_edit_removed failed:"; got "$out"; }
+on_workers rejected "after 20933+27704 was removed (aoc_edit_removed), a claim 27704 + 20933 is rejected with 23514" 27704 20933
 
 out=$(run "$PC" <<<"INSERT INTO cpt_rules.aoc_edit (aoc_type, addon, primary_code, edit_effective, notes)
 	VALUES (1, '20933', '99213', '2019-01-01', 'local addition');")
@@ -390,6 +338,11 @@ move() { # move SHARD FROM_PORT TO_PORT
 	run "$PC" <<<"SELECT citus_move_shard_placement($1, '$S', $2, '$S', $3, shard_transfer_mode => 'block_writes');"
 }
 fresh $CL "$PW1"
+out=$(move "$SHARD" "$PW1" "$PW3")
+check "a claim_lines shard cannot move to the new worker before the rule tables are there" \
+	"[ '$(sqlstate "$out")' != 00000 ] && grep -q 'missing reference tables' <<<'$(sed "s/'//g" <<<"$out")'"
+out=$(run "$PC" <<<"SELECT replicate_reference_tables(shard_transfer_mode => 'block_writes');")
+[ "$(sqlstate "$out")" = 00000 ] || { echo "# replicate_reference_tables failed:"; got "$out"; }
 out=$(move "$SHARD" "$PW1" "$PW3")
 if [ "$(sqlstate "$out")" = 00000 ]; then
 	ok "a claim_lines shard moves from worker 1 to the new worker (block_writes)"
@@ -556,6 +509,70 @@ SQL
 	out=$(run "$PC" <<<"BEGIN; $(lines $t 3 20933) COMMIT;")
 	rejected "an orphan in the $kind table in BEGIN..COMMIT is rejected with 23514" "$out" $t 3
 done
+
+# ---------------------------------------------------------------- ALTER EXTENSION UPDATE
+# A cluster made at 1.3 (the version before Citus support), in a database of
+# its own on the same nodes (for Citus a cluster of its own: its nodes
+# registered in it, all three workers), with a table distributed by claim_id
+# holding claims.  ALTER EXTENSION cpt_rules UPDATE on the coordinator alone
+# must bring every node to the new version (Citus sends the statement to the
+# other nodes in the same transaction), after which the rule is enforced as
+# on a fresh install: orphans rejected on every worker, valid claims
+# committed, a rule change made on the coordinator seen by every worker.
+latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$here/../cpt_rules.control")
+UW=("$PW1" "$PW2" "$PW3")
+versions() { # the cpt_rules version on the coordinator and each worker
+	local p
+	for p in "$PC" "${UW[@]}"; do q "$p" -c "SELECT coalesce(max(extversion), '-') FROM pg_extension WHERE extname = 'cpt_rules'"; done |
+		paste -sd ' '
+}
+CLUSTER_DB=cpt_upgrade
+UL=upgrade_lines
+if out=$(cluster_database "$CLUSTER_DB" 2>&1) &&
+	out=$(register_nodes "$PC" "${UW[@]}" -- "CREATE EXTENSION cpt_rules VERSION '1.3';" \
+		"CREATE TABLE $UL (claim_id bigint NOT NULL, service_date date NOT NULL, code cpt_code);" \
+		"CREATE INDEX ON $UL (claim_id);" \
+		"SELECT create_distributed_table('$UL', 'claim_id', shard_count => 8);" \
+		"INSERT INTO $UL SELECT i, '$DOS', c FROM generate_series(1000001, 1000100) i, unnest('{27365,20933,99213}'::cpt_code[]) c;"); then
+	echo "# database $CLUSTER_DB: cpt_rules $(versions) on the coordinator and workers $PW1 $PW2 $PW3"
+	check "CREATE EXTENSION cpt_rules VERSION '1.3' on the coordinator creates 1.3 on every worker" \
+		"[ \"\$(versions)\" = '1.3 1.3 1.3 1.3' ]"
+	out=$(run "$PC" <<<"ALTER EXTENSION cpt_rules UPDATE;")
+	v=$(versions)
+	if [ "$(sqlstate "$out")" = 00000 ] && [ "$v" = "$latest $latest $latest $latest" ]; then
+		ok "ALTER EXTENSION cpt_rules UPDATE on the coordinator alone brings the coordinator and every worker to $latest"
+	else
+		not_ok "ALTER EXTENSION cpt_rules UPDATE on the coordinator alone brings the coordinator and every worker to $latest"
+		got "$out"; echo "#   versions on the coordinator and workers: $v"
+	fi
+	out=$(run "$PC" <<<"SELECT cpt_rules.enforce_addon_rule('$UL', code => 'code', group_by => '{claim_id}', service_date => 'service_date');")
+	if [ "$(sqlstate "$out")" = 00000 ] &&
+		[ -n "$(q "$PC" -c "SELECT 1 FROM cpt_rules.enforced_rules WHERE table_name = '$UL'::regclass AND enabled")" ]; then
+		ok "after the update, enforce_addon_rule by claim_id (without citus.enable_unsafe_triggers) enforces the rule on the distributed table and its 300 lines"
+	else
+		not_ok "after the update, enforce_addon_rule by claim_id (without citus.enable_unsafe_triggers) enforces the rule on the distributed table and its 300 lines"
+		got "$out"
+	fi
+	for w in 1 2 3; do
+		fresh $UL "${UW[$((w - 1))]}"; a=$ID
+		out=$(run "$PC" <<<"$(lines $UL $a 20933)")
+		rejected "after the update, an orphan 20933 on a shard of worker $w is rejected with 23514" "$out" $UL $a
+		fresh $UL "${UW[$((w - 1))]}"; a=$ID
+		out=$(run "$PC" <<<"$(lines $UL $a 27365 20933)")
+		accepted "after the update, a valid claim 27365 + 20933 on a shard of worker $w commits" "$out" $UL 2 $a
+	done
+	out=$(run "$PC" <<<"INSERT INTO cpt_rules.payer_pair (addon, primary_code, note) VALUES ('0054T', '27447', 'payer policy');")
+	[ "$(sqlstate "$out")" = 00000 ] || { echo "# INSERT INTO cpt_rules.payer_pair failed:"; got "$out"; }
+	for w in 1 2 3; do
+		fresh $UL "${UW[$((w - 1))]}"; a=$ID
+		out=$(run "$PC" <<<"$(lines $UL $a 99213 0054T)")
+		rejected "after the update, a payer_pair row added on the coordinator rejects 99213 + 0054T on worker $w" "$out" $UL $a
+	done
+else
+	not_ok "a database $CLUSTER_DB on every node, its nodes registered, cpt_rules 1.3 created, a table distributed by claim_id"
+	got "$out"
+fi
+CLUSTER_DB=postgres
 
 crashes=$(grep -h -A1 "terminated by signal" "$base"/*/server.log 2>/dev/null)
 if [ -z "$crashes" ]; then
