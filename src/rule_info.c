@@ -628,7 +628,6 @@ build_targets(RuleInfo *info, Relation rel, const BoundRule *b)
 		foreach(lc, all)
 		{
 			Oid			child = lfirst_oid(lc);
-
 			char		relkind = get_rel_relkind(child);
 
 			if (child != info->relid && relkind == RELKIND_RELATION)
