@@ -171,9 +171,46 @@ note_write(Oid relid)
 	relation_close(rel, AccessShareLock);
 }
 
+/*
+ * Once the rule tables are reference tables, Citus sends an UPDATE or
+ * DELETE through the view cpt_rules.aoc_edit to a worker, where it cannot
+ * run: say what to do instead, before Citus says something less helpful.
+ */
+static void
+refuse_view_change(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		char	   *nspname;
+		CitusDistribution dist;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW ||
+			rte->rellockmode != RowExclusiveLock)
+			continue;
+
+		nspname = get_namespace_name(get_rel_namespace(rte->relid));
+		if (nspname && strcmp(nspname, "cpt_rules") == 0 &&
+			strcmp(get_rel_name(rte->relid), "aoc_edit") == 0 &&
+			citus_distribution(get_relname_relid("aoc_edit_added", get_rel_namespace(rte->relid)), &dist))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("on Citus, %s through the view cpt_rules.aoc_edit is not supported",
+							queryDesc->operation == CMD_UPDATE ? "UPDATE" : "DELETE"),
+					 errdetail("Citus runs it on a worker, where the rule tables cannot be written."),
+					 errhint("Remove an edit with INSERT INTO cpt_rules.aoc_edit_removed (addon, primary_code, edit_effective), "
+							 "and add one with INSERT INTO cpt_rules.aoc_edit.")));
+	}
+}
+
 static void
 guard_executor_start(QueryDesc *queryDesc, int eflags)
 {
+	if ((queryDesc->operation == CMD_UPDATE || queryDesc->operation == CMD_DELETE) &&
+		citus_loaded())
+		refuse_view_change(queryDesc);
 	if (two_phase_commit && queryDesc->operation != CMD_SELECT && !write_to_enforced &&
 		citus_loaded())
 	{

@@ -300,8 +300,8 @@ on_workers rejected "after refresh_cms_edits removed 20934+23210, a claim 23210 
 # rule tables, where the view's trigger cannot write to them: refused, and no
 # node's rules change.  A shipped edit is removed through aoc_edit_removed.
 out=$(run "$PC" <<<"DELETE FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
-check "DELETE FROM cpt_rules.aoc_edit on Citus is refused, and 20933+27704 stays valid on every node" \
-	"[ '$(sqlstate "$out")' != 00000 ] && [ \"\$(q $PC -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
+check "DELETE FROM cpt_rules.aoc_edit on Citus is refused (0A000, hint naming aoc_edit_removed), and 20933+27704 stays valid on every node" \
+	"[ '$(sqlstate "$out")' = 0A000 ] && grep -q '^HINT: .*aoc_edit_removed' <<<'$(sed "s/'//g" <<<"$out")' && [ \"\$(q $PC -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
 	 [ \"\$(q $PW1 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
 	 [ \"\$(q $PW2 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ]"
 out=$(run "$PC" <<<"INSERT INTO cpt_rules.aoc_edit_removed (addon, primary_code, edit_effective)
