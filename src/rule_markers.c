@@ -20,6 +20,13 @@
 #include "rule_info.h"
 #include "rules_cache.h"
 
+/* a column of the type, or of a domain over it (looked up only then) */
+static inline bool
+type_is_or_is_over(Oid type, Oid base)
+{
+	return type == base || getBaseType(type) == base;
+}
+
 static void
 check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 {
@@ -33,8 +40,8 @@ check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 				 errmsg("%s() does not take a VARIADIC array", fname)));
 	if (nargs % stride != 0 || nargs / stride < 3 ||
 		nargs / stride > 2 + MAX_GROUP_COLUMNS ||
-		getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 0)) != cpt_code_type_oid() ||
-		getBaseType(get_fn_expr_argtype(fcinfo->flinfo, stride)) != DATEOID)
+		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, 0), cpt_code_type_oid()) ||
+		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, stride), DATEOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() takes the code column, the date-of-service column (or NULL::date) "
