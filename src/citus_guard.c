@@ -208,11 +208,11 @@ refuse_view_change(QueryDesc *queryDesc)
 static void
 guard_executor_start(QueryDesc *queryDesc, int eflags)
 {
-	if ((queryDesc->operation == CMD_UPDATE || queryDesc->operation == CMD_DELETE) &&
-		citus_loaded())
+	bool		citus = queryDesc->operation != CMD_SELECT && citus_loaded();
+
+	if (citus && (queryDesc->operation == CMD_UPDATE || queryDesc->operation == CMD_DELETE))
 		refuse_view_change(queryDesc);
-	if (two_phase_commit && queryDesc->operation != CMD_SELECT && !write_to_enforced &&
-		citus_loaded())
+	if (citus && two_phase_commit && !write_to_enforced)
 	{
 		ListCell   *lc;
 
