@@ -7,6 +7,9 @@ OBJS = \
 	src/rules_cache.o \
 	src/rules_funcs.o \
 	src/rules_selectivity.o \
+	src/rule_binding.o \
+	src/rule_index.o \
+	src/partition_set.o \
 	src/rule_info.o \
 	src/rule_markers.o \
 	src/group_map.o \

@@ -132,7 +132,7 @@ judge_distribution(Oid relid)
 		char	   *column = dist.column != InvalidAttrNumber ? get_attname(relid, dist.column, true) : NULL;
 		bool		ok = false;
 
-		rule_info_describe(lfirst_oid(lc), &rulename, &role, &code, &date, &groups);
+		rule_describe(lfirst_oid(lc), &rulename, &role, &code, &date, &groups);
 		foreach(lg, groups)
 			if (dist.method == 'h' && column && strcmp(column, (char *) lfirst(lg)) == 0)
 				ok = true;

@@ -61,15 +61,16 @@ open_target(RuleInfo *info, int t, Relation own_rel)
 
 	if (t == 0)
 		return own_rel;
-	trel = try_table_open(info->targets[t].relid, RowShareLock);
-	if (trel == NULL || !info->valid)
+	trel = try_table_open(rule_target_relid(info, t), RowShareLock);
+	if (trel == NULL || !rule_info_current(info))
 	{
 		/* detached, dropped or otherwise changed while we waited */
 		if (trel)
 			table_close(trel, NoLock);
-		info->valid = false;
+		rule_info_forget(info);
 		return NULL;
 	}
+	(void) rule_target_open(info, t, trel);
 	return trel;
 }
 
@@ -104,7 +105,7 @@ static VisitResult
 scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 		   const bool *isnull, Snapshot snapshot, LineVisitor visit, void *arg)
 {
-	const ProbeTarget *target = &info->targets[t];
+	const ProbeTarget *target = rule_target(info, t);
 	TupleTableSlot *slot = table_slot_create(trel, NULL);
 	VisitResult result = VISIT_CONTINUE;
 
@@ -247,7 +248,7 @@ find_primary_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
 	DateADT		date;
 	bool		date_isnull;
 
-	line_code_date(&fp->info->targets[t], slot, &code, &code_isnull, &date, &date_isnull);
+	line_code_date(rule_target(fp->info, t), slot, &code, &code_isnull, &date, &date_isnull);
 	if (code_isnull || !rules_primary_eligible(fp->rule, fp->any_listed, code, fp->on_date))
 		return VISIT_CONTINUE;
 	if (line_is_ours(slot) || lock_line(fp->info, trel, &slot->tts_tid, snapshot))
@@ -348,7 +349,7 @@ probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
 			ItemPointerSet(&tid, block, off);
 			if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
 				break;
-			if (!group_values_match(fp->info, &fp->info->targets[0], slot, values, isnull))
+			if (!group_values_match(fp->info, rule_target(fp->info, 0), slot, values, isnull))
 				break;
 			result = find_primary_visit(fp, rel, 0, slot, snapshot);
 			ExecClearTuple(slot);
@@ -380,7 +381,7 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 	FindPrimary fp;
 	bool		probe = probe_worth_trying(info, rel, near);
 
-	Assert(info->targets[0].relid == RelationGetRelid(rel));
+	Assert(rule_target_relid(info, 0) == RelationGetRelid(rel));
 	fp.info = info;
 	fp.rule = rule;
 	fp.on_date = on_date;
@@ -404,7 +405,7 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 				UnregisterSnapshot(snapshot);
 				return PROBE_STALE;
 			}
-			if (!OidIsValid(info->targets[t].indexoid))
+			if (!OidIsValid(rule_target(info, t)->indexoid))
 				result = find_primary_unindexed(&fp, trel, t, values, isnull, snapshot);
 			else
 				result = scan_group(info, trel, t, values, isnull, snapshot,
@@ -463,7 +464,7 @@ collect_visit(void *arg, Relation trel, int t, TupleTableSlot *slot, Snapshot sn
 		l->tids = repalloc(l->tids, sizeof(ItemPointerData) * l->capacity);
 		l->ours = repalloc(l->ours, sizeof(bool) * l->capacity);
 	}
-	line_code_date(&cl->info->targets[t], slot, &l->codes[n], &l->code_isnull[n],
+	line_code_date(rule_target(cl->info, t), slot, &l->codes[n], &l->code_isnull[n],
 				   &l->dates[n], &l->date_isnull[n]);
 	l->target[n] = t;
 	l->tids[n] = slot->tts_tid;

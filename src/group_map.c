@@ -170,7 +170,7 @@ slot_code(const ProbeTarget *target, TupleTableSlot *slot, MapLine *line)
 static void
 build(GroupMap *map, RuleInfo *info, int t, Relation trel)
 {
-	const ProbeTarget *target = &info->targets[t];
+	const ProbeTarget *target = rule_target(info, t);
 	Snapshot	snapshot;
 	TupleTableSlot *slot = table_slot_create(trel, NULL);
 	MemoryContext oldcxt;
@@ -260,7 +260,7 @@ group_map_for(RuleInfo *info, int t, Relation trel)
 	}
 	memset(&key, 0, sizeof(key));
 	key.tgoid = info->tgoid;
-	key.relid = info->targets[t].relid;
+	key.relid = rule_target_relid(info, t);
 	map = hash_search(maps, &key, HASH_ENTER, &found);
 	if (!found)
 	{

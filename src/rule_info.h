@@ -9,37 +9,21 @@
 
 #include "postgres.h"
 
+#include "partition_set.h"
+#include "rule_binding.h"
+#include "rule_index.h"
+
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "lib/ilist.h"
 #include "utils/relcache.h"
-
-#define MAX_GROUP_COLUMNS 8
-
-/* The WHEN-clause functions that mark a rule's triggers and bind its columns. */
-#define RULE_MARK_ARRIVING	"addon_rule_arriving"
-#define RULE_MARK_MOVING	"addon_rule_moving"
-#define RULE_MARK_LEAVING	"addon_rule_leaving"
-
-/* A relation whose lines a check reads, with the columns in its own numbering. */
-typedef struct ProbeTarget
-{
-	Oid			relid;
-	AttrNumber	code_attno;
-	AttrNumber	date_attno;		/* InvalidAttrNumber: no date of service */
-	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
-	Oid			indexoid;		/* InvalidOid: no usable index, scan the heap */
-	/* for the index scan: which group column each index column holds */
-	int			group_of_indexcol[MAX_GROUP_COLUMNS];
-	RegProcedure key_proc[MAX_GROUP_COLUMNS];
-	Oid			key_subtype[MAX_GROUP_COLUMNS];
-	Oid			key_collation[MAX_GROUP_COLUMNS];
-} ProbeTarget;
 
 typedef struct RuleInfo
 {
 	Oid			tgoid;			/* hash key: the trigger, clone or not */
 	bool		valid;			/* false once a catalog change may affect it */
-	MemoryContext cxt;			/* holds targets; freed on rebuild */
+	dlist_node	valid_link;		/* in the list of valid entries */
+	MemoryContext cxt;
 
 	Oid			relid;			/* the relation the trigger fires on */
 	Oid			rootid;			/* the relation the rule was attached to */
@@ -61,19 +45,22 @@ typedef struct RuleInfo
 	/*
 	 * Relations to read, the trigger's own relation first.  A partition whose
 	 * partition key lies inside the group key holds its groups whole, so
-	 * then it is the only one.
+	 * then it is the only one (own); otherwise they are the leaves of the
+	 * smallest subtree that holds groups whole, shared with every other
+	 * trigger on it (set), read from own_pos outwards.
 	 */
 	int			ntargets;
-	ProbeTarget *targets;
+	ProbeTarget own;
+	PartitionSet *set;
+	uint64		set_generation;
+	int			own_pos;
 
 	/*
-	 * The partitioned tables whose partition lists decide the targets: the
-	 * ancestors up to the rule's root and every partitioned table below the
-	 * subtree read.  A partition attached to or detached from any of them,
-	 * at any depth, invalidates the rule.
+	 * The ancestors up to the rule's root, whose partition keys decided the
+	 * subtree: a change to any of them invalidates the rule.
 	 */
-	int			nparents;
-	Oid		   *parents;
+	int			nancestors;
+	Oid		   *ancestors;
 
 	/*
 	 * How the neighbour probe of group_check.c fares on this relation: it
@@ -86,42 +73,43 @@ typedef struct RuleInfo
 
 /*
  * The rule of a trigger call.  The result stays usable until the next call;
- * a check that takes a new lock must test ->valid afterwards and start again
- * if it went false.
+ * a check that takes a new lock must test rule_info_current() afterwards
+ * and start again if it went false.
  */
 extern RuleInfo *rule_info_get(Trigger *trigger, Relation rel);
 
-/*
- * The rule a trigger belongs to, its role in it ("arriving", "moving",
- * "leaving", or "legacy" for a 1.1 trigger), and the current names of the
- * rule's columns.
- */
-extern void rule_info_describe(Oid tgoid, char **rulename, const char **role,
-							   char **code, char **date, List **groups);
+static inline bool
+rule_info_current(const RuleInfo *info)
+{
+	return info->valid &&
+		(info->set == NULL ||
+		 (info->set->valid && info->set->generation == info->set_generation));
+}
 
-/* The btree equality of a type, or InvalidOid. */
-extern Oid	rule_type_equality(Oid type);
+/* Make the next rule_info_get build it again. */
+extern void rule_info_forget(RuleInfo *info);
 
-/*
- * Does the partitioned table rel route all lines of a group to the same
- * partition?  group_names are the rule's group columns.
- */
-extern bool rule_partition_keeps_groups(Relation rel, int ngroup, char **group_names);
+/* The relid of the t-th relation a check reads, 0 <= t < ntargets. */
+static inline Oid
+rule_target_relid(const RuleInfo *info, int t)
+{
+	if (info->set == NULL)
+		return info->own.relid;
+	return info->set->targets[partition_set_nth(info->set, info->own_pos, t)].relid;
+}
+
+/* The t-th relation a check reads, once rule_target_open has opened it. */
+static inline ProbeTarget *
+rule_target(RuleInfo *info, int t)
+{
+	if (info->set == NULL)
+		return &info->own;
+	return &info->set->targets[partition_set_nth(info->set, info->own_pos, t)];
+}
+
+/* Resolve the t-th relation's scan details; trel is it, open and locked. */
+extern ProbeTarget *rule_target_open(RuleInfo *info, int t, Relation trel);
 
 extern void rule_info_init(void);
-
-/*
- * The one definition of "an index that serves a rule": valid, not partial,
- * btree, its first key columns the group columns in any order, each with the
- * column type's equality and a compatible collation.  Returns InvalidOid
- * when there is none.  When target is given, its scan fields are filled in.
- */
-extern Oid	rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
-							  ProbeTarget *target);
-
-extern Oid	cpt_code_type_oid(void);
-
-/* Is this function the rule's constraint trigger, cpt_rules.addon_rule_trigger()? */
-extern bool rule_trigger_function(Oid fn);
 
 #endif							/* RULE_INFO_H */

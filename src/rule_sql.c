@@ -57,7 +57,7 @@ cpt_rule_trigger_columns(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rule_info_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups);
+	rule_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups);
 
 	elems = palloc(sizeof(Datum) * list_length(groups));
 	foreach(lc, groups)

@@ -1,0 +1,355 @@
+/*
+ * rule_binding.c
+ *		Which columns a rule's trigger names, and what it checks.
+ *
+ * Columns are bound by attribute number, as a foreign key binds them: the
+ * trigger's WHEN clause is a call to one of the marker functions
+ * (rule_markers.c) whose arguments are the rule's columns, so PostgreSQL
+ * itself records them by number, follows renames, copies them to new
+ * partitions with the right numbers, refuses to drop them (RESTRICT) or
+ * drops the trigger with them (CASCADE), and pg_dump writes them by name.
+ *
+ * Triggers made by version 1.1 carry column names in their arguments; they
+ * are bound by name until ALTER EXTENSION UPDATE replaces them.
+ */
+#include "postgres.h"
+
+#include "rule_binding.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "nodes/primnodes.h"
+#include "rewrite/prs2lock.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "pg_compat.h"
+
+#define RULES_SCHEMA "cpt_rules"
+
+/* ---------- the cpt_code type ---------- */
+
+static Oid	cached_cpt_code_oid = InvalidOid;
+static uint32 cached_cpt_code_hash;
+
+Oid
+cpt_code_type_oid(void)
+{
+	Relation	extrel;
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	if (OidIsValid(cached_cpt_code_oid))
+		return cached_cpt_code_oid;
+
+	extrel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&skey, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("cpt_rules"));
+	scan = systable_beginscan(extrel, ExtensionNameIndexId, true, NULL, 1, &skey);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(extrel, AccessShareLock);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"%s\" is not installed", "cpt_rules")));
+	cached_cpt_code_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										  CStringGetDatum("cpt_code"),
+										  ObjectIdGetDatum(nsp));
+	cached_cpt_code_hash = GetSysCacheHashValue1(TYPEOID,
+												 ObjectIdGetDatum(cached_cpt_code_oid));
+	return cached_cpt_code_oid;
+}
+
+bool
+cpt_code_type_changed(uint32 hashvalue)
+{
+	if (!OidIsValid(cached_cpt_code_oid) ||
+		(hashvalue != 0 && hashvalue != cached_cpt_code_hash))
+		return false;
+	/* dropped with the extension, perhaps, and made again */
+	cached_cpt_code_oid = InvalidOid;
+	return true;
+}
+
+bool
+rule_trigger_function(Oid fn)
+{
+	char	   *fname = get_func_name(fn);
+	char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
+
+	return fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
+		strcmp(nspname, RULES_SCHEMA) == 0;
+}
+
+/* ---------- binding the columns ---------- */
+
+
+static void
+bad_trigger(const char *tgname, Oid relid, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("trigger \"%s\" on table \"%s\" is not a valid add-on rule trigger",
+					tgname, get_rel_name(relid)),
+			 errdetail("%s", detail),
+			 errhint("Attach the rule with cpt_rules.enforce_addon_rule().")));
+}
+
+/* The column a marker argument names; InvalidAttrNumber for a NULL constant. */
+static AttrNumber
+marker_arg_column(Node *arg, int want_varno, bool null_ok, const char *tgname, Oid relid)
+{
+	while (arg && IsA(arg, RelabelType))
+		arg = (Node *) ((RelabelType *) arg)->arg;
+	if (arg && IsA(arg, Var) && ((Var *) arg)->varno == want_varno &&
+		((Var *) arg)->varattno > 0 && ((Var *) arg)->varlevelsup == 0)
+		return ((Var *) arg)->varattno;
+	if (null_ok && arg && IsA(arg, Const) && ((Const *) arg)->constisnull)
+		return InvalidAttrNumber;
+	bad_trigger(tgname, relid, "An argument of its WHEN clause is not a column of the row.");
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
+ * Rules of 1.2: WHEN (cpt_rules.addon_rule_<event>(code, date, group...)),
+ * or for UPDATE the same columns as (OLD, NEW) pairs.
+ */
+static bool
+bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out)
+{
+	Node	   *qual;
+	FuncExpr   *fexpr;
+	char	   *fname;
+	char	   *nspname;
+	List	   *args;
+	int			nargs;
+	int			stride;
+	int			varno;
+
+	if (tgqual == NULL)
+		return false;
+	qual = stringToNode(tgqual);
+	if (!IsA(qual, FuncExpr))
+		return false;
+	fexpr = (FuncExpr *) qual;
+	nspname = get_namespace_name(get_func_namespace(fexpr->funcid));
+	fname = get_func_name(fexpr->funcid);
+	if (nspname == NULL || fname == NULL || strcmp(nspname, RULES_SCHEMA) != 0)
+		return false;
+
+	out->when_compares = false;
+	if (strcmp(fname, RULE_MARK_ARRIVING) == 0)
+	{
+		out->arrivals = true;
+		out->departures = false;
+		stride = 1;
+		varno = PRS2_NEW_VARNO;
+	}
+	else if (strcmp(fname, RULE_MARK_LEAVING) == 0)
+	{
+		out->arrivals = false;
+		out->departures = true;
+		stride = 1;
+		varno = PRS2_OLD_VARNO;
+	}
+	else if (strcmp(fname, RULE_MARK_MOVING) == 0)
+	{
+		out->arrivals = true;
+		out->departures = true;
+		out->when_compares = true;
+		stride = 2;
+		varno = PRS2_NEW_VARNO;
+	}
+	else
+		return false;
+
+	args = fexpr->args;
+	nargs = list_length(args);
+	if (nargs % stride != 0 || nargs / stride < 3 || nargs / stride > 2 + MAX_GROUP_COLUMNS)
+		bad_trigger(tgname, relid, "Its WHEN clause has the wrong number of columns.");
+
+	for (int i = 0; i < nargs / stride; i++)
+	{
+		AttrNumber	att;
+
+		if (stride == 2)
+		{
+			AttrNumber	old_att = marker_arg_column(list_nth(args, 2 * i), PRS2_OLD_VARNO,
+													i == 1, tgname, relid);
+
+			att = marker_arg_column(list_nth(args, 2 * i + 1), varno, i == 1, tgname, relid);
+			if (old_att != att)
+				bad_trigger(tgname, relid, "Its WHEN clause compares different columns.");
+		}
+		else
+			att = marker_arg_column(list_nth(args, i), varno, i == 1, tgname, relid);
+
+		if (i == 0)
+			out->code_attno = att;
+		else if (i == 1)
+			out->date_attno = att;
+		else
+			out->group_attnos[i - 2] = att;
+	}
+	out->ngroup = nargs / stride - 2;
+	return true;
+}
+
+/* Rules of 1.1: the column names are the trigger's arguments. */
+static void
+bind_by_name(int nargs, char **args, const char *tgname, int16 tgtype,
+			 Oid relid, BoundRule *out)
+{
+	if (nargs < 3 || nargs > 2 + MAX_GROUP_COLUMNS)
+		bad_trigger(tgname, relid, "It has neither the rule's WHEN clause nor its column arguments.");
+	out->arrivals = TRIGGER_FOR_INSERT(tgtype) || !TRIGGER_FOR_DELETE(tgtype);
+	out->departures = TRIGGER_FOR_DELETE(tgtype) || !TRIGGER_FOR_INSERT(tgtype);
+	out->when_compares = false;
+	out->ngroup = nargs - 2;
+	for (int i = 0; i < nargs; i++)
+	{
+		AttrNumber	att = InvalidAttrNumber;
+
+		if (i != 1 || args[i][0] != '\0')
+		{
+			att = get_attnum(relid, args[i]);
+			if (att <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" of the add-on rule does not exist in table \"%s\"",
+								args[i], get_rel_name(relid)),
+						 errhint("Run ALTER EXTENSION cpt_rules UPDATE, which rebinds version 1.1 rules by column number.")));
+		}
+		if (i == 0)
+			out->code_attno = att;
+		else if (i == 1)
+			out->date_attno = att;
+		else
+			out->group_attnos[i - 2] = att;
+	}
+}
+
+void
+rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
+		  int16 tgtype, Oid relid, BoundRule *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bind_from_when(tgqual, tgname, relid, out))
+	{
+		if (nargs >= 1 && args[0][0] != '\0')
+			namestrcpy(&out->rulename, args[0]);
+		else
+			namestrcpy(&out->rulename, tgname);
+	}
+	else
+	{
+		size_t		len = strlen(tgname);
+
+		bind_by_name(nargs, args, tgname, tgtype, relid, out);
+		out->by_name = true;
+		namestrcpy(&out->rulename, tgname);
+		/* 1.1 named its triggers <rule>_addon and <rule>_primary */
+		if (len > 6 && strcmp(tgname + len - 6, "_addon") == 0)
+			NameStr(out->rulename)[len - 6] = '\0';
+		else if (len > 8 && strcmp(tgname + len - 8, "_primary") == 0)
+			NameStr(out->rulename)[len - 8] = '\0';
+	}
+}
+
+/* ---------- the columns' types ---------- */
+
+void
+rule_check_column_types(Relation rel, const BoundRule *b)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (getBaseType(TupleDescAttr(desc, b->code_attno - 1)->atttypid) != cpt_code_type_oid())
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("code column \"%s\" of table \"%s\" is not of type cpt_code",
+						NameStr(TupleDescAttr(desc, b->code_attno - 1)->attname),
+						RelationGetRelationName(rel))));
+	if (b->date_attno != InvalidAttrNumber &&
+		getBaseType(TupleDescAttr(desc, b->date_attno - 1)->atttypid) != DATEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("date-of-service column \"%s\" of table \"%s\" is not of type date",
+						NameStr(TupleDescAttr(desc, b->date_attno - 1)->attname),
+						RelationGetRelationName(rel))));
+}
+
+/* ---------- for SQL: the current names of a rule's columns ---------- */
+
+void
+rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
+				   char **date, List **groups)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Form_pg_trigger form;
+	bool		isnull;
+	Datum		d;
+	char	   *tgqual = NULL;
+	char	  **args = NULL;
+	int			nargs;
+	BoundRule	b;
+
+	ScanKeyInit(&skey, Anum_pg_trigger_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(tgoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &skey);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("trigger with OID %u does not exist", tgoid)));
+	form = (Form_pg_trigger) GETSTRUCT(tup);
+	d = heap_getattr(tup, Anum_pg_trigger_tgqual, RelationGetDescr(tgrel), &isnull);
+	if (!isnull)
+		tgqual = TextDatumGetCString(d);
+	nargs = form->tgnargs;
+	if (nargs > 0)
+	{
+		bytea	   *val;
+		char	   *p;
+
+		d = heap_getattr(tup, Anum_pg_trigger_tgargs, RelationGetDescr(tgrel), &isnull);
+		val = DatumGetByteaPP(d);
+		p = VARDATA_ANY(val);
+		args = palloc(sizeof(char *) * nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			args[i] = pstrdup(p);
+			p += strlen(p) + 1;
+		}
+	}
+	rule_bind(tgqual, nargs, args, NameStr(form->tgname), form->tgtype, form->tgrelid, &b);
+
+	*rulename = pstrdup(NameStr(b.rulename));
+	*role = b.by_name ? "legacy"
+		: b.when_compares ? "moving" : b.arrivals ? "arriving" : "leaving";
+	*code = get_attname(form->tgrelid, b.code_attno, false);
+	*date = b.date_attno ? get_attname(form->tgrelid, b.date_attno, false) : NULL;
+	*groups = NIL;
+	for (int g = 0; g < b.ngroup; g++)
+		*groups = lappend(*groups, get_attname(form->tgrelid, b.group_attnos[g], false));
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+}

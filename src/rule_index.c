@@ -1,0 +1,167 @@
+/*
+ * rule_index.c
+ *		Which index serves a rule, and which partitioning keeps its groups
+ *		whole: the one place that answers both, for the checks and for SQL.
+ */
+#include "postgres.h"
+
+#include "rule_index.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+static bool
+collations_agree(Oid a, Oid b)
+{
+	if (a == b)
+		return true;
+	if (!OidIsValid(a) || !OidIsValid(b))
+		return false;
+	/* under a deterministic collation, equal means bytewise equal */
+	return get_collation_isdeterministic(a) && get_collation_isdeterministic(b);
+}
+
+Oid
+rule_type_equality(Oid type)
+{
+	TypeCacheEntry *tce = lookup_type_cache(type, TYPECACHE_EQ_OPR | TYPECACHE_BTREE_OPFAMILY);
+
+	return OidIsValid(tce->btree_opf) ? tce->eq_opr : InvalidOid;
+}
+
+Oid
+rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
+				  ProbeTarget *target)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+		bool		usable = form->indisvalid && form->indislive &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			form->indnkeyatts >= ngroup;
+		ProbeTarget scratch;
+
+		for (int k = 0; usable && k < ngroup; k++)
+		{
+			int			g;
+			Form_pg_attribute att;
+			Oid			opr;
+
+			for (g = 0; g < ngroup; g++)
+				if (form->indkey.values[k] == group_attnos[g])
+					break;
+			if (g == ngroup)
+			{
+				usable = false;
+				break;
+			}
+			att = TupleDescAttr(desc, group_attnos[g] - 1);
+			opr = get_opfamily_member(index->rd_opfamily[k], index->rd_opcintype[k],
+									  index->rd_opcintype[k], BTEqualStrategyNumber);
+			if (!OidIsValid(opr) || opr != rule_type_equality(att->atttypid) ||
+				!collations_agree(index->rd_indcollation[k], att->attcollation))
+			{
+				usable = false;
+				break;
+			}
+			scratch.group_of_indexcol[k] = g;
+			scratch.key_proc[k] = get_opcode(opr);
+			scratch.key_subtype[k] = index->rd_opcintype[k];
+			scratch.key_collation[k] = index->rd_indcollation[k];
+		}
+		index_close(index, AccessShareLock);
+		if (usable)
+		{
+			found = lfirst_oid(lc);
+			if (target)
+			{
+				memcpy(target->group_of_indexcol, scratch.group_of_indexcol, sizeof(scratch.group_of_indexcol));
+				memcpy(target->key_proc, scratch.key_proc, sizeof(scratch.key_proc));
+				memcpy(target->key_subtype, scratch.key_subtype, sizeof(scratch.key_subtype));
+				memcpy(target->key_collation, scratch.key_collation, sizeof(scratch.key_collation));
+			}
+			break;
+		}
+	}
+	list_free(indexes);
+	if (target)
+		target->indexoid = found;
+	return found;
+}
+
+/*
+ * Does partitioning rel keep each group in one partition?  It does when
+ * every partition key column is a group column compared with the same
+ * equality: lines equal on the group key are then equal on the partition
+ * key and are routed alike.  group_names are the rule's group columns.
+ */
+bool
+rule_partition_keeps_groups(Relation rel, int ngroup, char **group_names)
+{
+	PartitionKey key = RelationGetPartitionKey(rel);
+
+	for (int i = 0; i < key->partnatts; i++)
+	{
+		AttrNumber	att = key->partattrs[i];
+		const char *name;
+		int			strategy;
+		Oid			opr;
+		Form_pg_attribute a;
+		int			g;
+
+		if (att == 0)
+			return false;		/* an expression */
+		a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+		name = NameStr(a->attname);
+		for (g = 0; g < ngroup; g++)
+			if (strcmp(group_names[g], name) == 0)
+				break;
+		if (g == ngroup)
+			return false;
+		strategy = key->strategy == PARTITION_STRATEGY_HASH ? HTEqualStrategyNumber
+			: BTEqualStrategyNumber;
+		opr = get_opfamily_member(key->partopfamily[i], key->partopcintype[i],
+								  key->partopcintype[i], strategy);
+		if (!OidIsValid(opr) || opr != rule_type_equality(a->atttypid) ||
+			!collations_agree(key->partcollation[i], a->attcollation))
+			return false;
+	}
+	return true;
+}
+
+void
+rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names)
+{
+	Oid			relid = RelationGetRelid(rel);
+	char	   *group_names[MAX_GROUP_COLUMNS];
+
+	t->relid = relid;
+	t->code_attno = get_attnum(relid, NameStr(names->code));
+	t->date_attno = names->has_date ? get_attnum(relid, NameStr(names->date))
+		: InvalidAttrNumber;
+	for (int g = 0; g < names->ngroup; g++)
+	{
+		t->group_attnos[g] = get_attnum(relid, NameStr(names->groups[g]));
+		group_names[g] = (char *) NameStr(names->groups[g]);
+	}
+	if (t->code_attno <= 0 || (names->has_date && t->date_attno <= 0))
+		elog(ERROR, "column of the rule missing in relation %u", relid);
+	for (int g = 0; g < names->ngroup; g++)
+		if (t->group_attnos[g] <= 0)
+			elog(ERROR, "group column \"%s\" missing in relation %u", group_names[g], relid);
+	rule_usable_index(rel, names->ngroup, t->group_attnos, t);
+}

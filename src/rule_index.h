@@ -1,0 +1,61 @@
+/*
+ * rule_index.h
+ *		The relations a rule's check reads, and how: which index serves a
+ *		rule, and which partitioning keeps its groups whole.
+ */
+#ifndef RULE_INDEX_H
+#define RULE_INDEX_H
+
+#include "postgres.h"
+
+#include "rule_binding.h"
+
+#include "utils/relcache.h"
+
+/* A rule's columns by name, which hold across the partitions of a tree. */
+typedef struct RuleColumnNames
+{
+	int			ngroup;
+	bool		has_date;
+	NameData	code;
+	NameData	date;
+	NameData	groups[MAX_GROUP_COLUMNS];
+} RuleColumnNames;
+
+/* A relation whose lines a check reads, with the columns in its own numbering. */
+typedef struct ProbeTarget
+{
+	Oid			relid;
+	AttrNumber	code_attno;
+	AttrNumber	date_attno;		/* InvalidAttrNumber: no date of service */
+	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
+	Oid			indexoid;		/* InvalidOid: no usable index, scan the heap */
+	/* for the index scan: which group column each index column holds */
+	int			group_of_indexcol[MAX_GROUP_COLUMNS];
+	RegProcedure key_proc[MAX_GROUP_COLUMNS];
+	Oid			key_subtype[MAX_GROUP_COLUMNS];
+	Oid			key_collation[MAX_GROUP_COLUMNS];
+} ProbeTarget;
+
+/* Fill in t for rel, an open relation holding the named columns. */
+extern void rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names);
+
+/* The btree equality of a type, or InvalidOid. */
+extern Oid	rule_type_equality(Oid type);
+
+/*
+ * The one definition of "an index that serves a rule": valid, not partial,
+ * btree, its first key columns the group columns in any order, each with the
+ * column type's equality and a compatible collation.  Returns InvalidOid
+ * when there is none.  When target is given, its scan fields are filled in.
+ */
+extern Oid	rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
+							  ProbeTarget *target);
+
+/*
+ * Does the partitioned table rel route all lines of a group to the same
+ * partition?  group_names are the rule's group columns.
+ */
+extern bool rule_partition_keeps_groups(Relation rel, int ngroup, char **group_names);
+
+#endif							/* RULE_INDEX_H */
