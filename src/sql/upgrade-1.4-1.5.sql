@@ -1,2 +1,2 @@
--- 1.4 changes functions and event triggers only (src/sql/constraint.sql and
+-- 1.5 changes functions only (src/sql/constraint.sql and
 -- src/sql/refresh_edits.sql, replaced above); no stored rule needs rebinding.
