@@ -4,7 +4,7 @@
  *		an eligible primary code in the same group.
  *
  * A rule is three constraint triggers, made by cpt_rules.enforce_addon_rule
- * (see rule_info.c for how they name their columns):
+ * (see rule_binding.c for how they name their columns):
  *		<rule>_arriving		AFTER INSERT, for a line that is an add-on
  *		<rule>_moving		AFTER UPDATE, for a line whose code, date or group
  *							changed, whatever the statement's target list

@@ -13,7 +13,7 @@
  * (unfiltered_read.c), with the latest snapshot, taken after the statement
  * holds its locks, so that they see every line committed by then at any
  * isolation level; writers that commit later find the partitions changed
- * when they lock them (rule_info.c) and read the new layout.
+ * when they lock them (partition_set.c) and read the new layout.
  */
 #include "postgres.h"
 

@@ -24,6 +24,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "nodes/primnodes.h"
 #include "rewrite/prs2lock.h"
 #include "utils/builtins.h"
@@ -126,10 +127,80 @@ marker_arg_column(Node *arg, int want_varno, bool null_ok, const char *tgname, O
 	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
-/*
- * Rules of 1.2: WHEN (cpt_rules.addon_rule_<event>(code, date, group...)),
- * or for UPDATE the same columns as (OLD, NEW) pairs.
- */
+/* ---------- the markers' layout ---------- */
+
+typedef struct MarkerRole
+{
+	const char *role;
+	const char *marker;
+	int			stride;			/* 2: (OLD, NEW) pairs */
+	int			varno;			/* the row of a single column */
+	bool		arrivals;
+	bool		departures;
+} MarkerRole;
+
+static const MarkerRole marker_roles[] = {
+	{"arriving", RULE_MARK_ARRIVING, 1, PRS2_NEW_VARNO, true, false},
+	{"moving", RULE_MARK_MOVING, 2, PRS2_NEW_VARNO, true, true},
+	{"leaving", RULE_MARK_LEAVING, 1, PRS2_OLD_VARNO, false, true},
+};
+
+int
+rule_marker_columns(int nargs, int stride)
+{
+	int			ncols = nargs / stride;
+
+	if (nargs % stride != 0 || ncols < RULE_ARG_GROUPS + 1 ||
+		ncols > RULE_ARG_GROUPS + MAX_GROUP_COLUMNS)
+		return -1;
+	return ncols;
+}
+
+static void
+append_column(StringInfo buf, const MarkerRole *m, const char *column, bool first)
+{
+	if (!first)
+		appendStringInfoString(buf, ", ");
+	if (column == NULL)
+		appendStringInfoString(buf, m->stride == 2 ? "NULL::date, NULL::date" : "NULL::date");
+	else if (m->stride == 2)
+		appendStringInfo(buf, "OLD.%s, NEW.%s", quote_identifier(column), quote_identifier(column));
+	else
+		appendStringInfo(buf, "%s.%s", m->varno == PRS2_NEW_VARNO ? "NEW" : "OLD",
+						 quote_identifier(column));
+}
+
+char *
+rule_marker_call(const char *role, const char *code, const char *date, int ngroup, char **groups)
+{
+	const MarkerRole *m = NULL;
+	StringInfoData buf;
+
+	for (size_t i = 0; i < lengthof(marker_roles); i++)
+		if (strcmp(marker_roles[i].role, role) == 0)
+			m = &marker_roles[i];
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a role of a rule's trigger", role),
+				 errhint("The roles are arriving, moving and leaving.")));
+	if (ngroup < 1 || ngroup > MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s.%s(", RULES_SCHEMA, m->marker);
+	StaticAssertStmt(RULE_ARG_CODE == 0 && RULE_ARG_DATE == 1 && RULE_ARG_GROUPS == 2,
+					 "the columns are written in argument order");
+	append_column(&buf, m, code, true);
+	append_column(&buf, m, date, false);
+	for (int g = 0; g < ngroup; g++)
+		append_column(&buf, m, groups[g], false);
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/* A rule's trigger: WHEN (cpt_rules.<marker>(columns as rule_marker_call writes them)). */
 static bool
 bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out)
 {
@@ -138,9 +209,8 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	char	   *fname;
 	char	   *nspname;
 	List	   *args;
-	int			nargs;
-	int			stride;
-	int			varno;
+	int			ncols;
+	const MarkerRole *m = NULL;
 
 	if (tgqual == NULL)
 		return false;
@@ -152,62 +222,45 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	fname = get_func_name(fexpr->funcid);
 	if (nspname == NULL || fname == NULL || strcmp(nspname, RULES_SCHEMA) != 0)
 		return false;
-
-	out->when_compares = false;
-	if (strcmp(fname, RULE_MARK_ARRIVING) == 0)
-	{
-		out->arrivals = true;
-		out->departures = false;
-		stride = 1;
-		varno = PRS2_NEW_VARNO;
-	}
-	else if (strcmp(fname, RULE_MARK_LEAVING) == 0)
-	{
-		out->arrivals = false;
-		out->departures = true;
-		stride = 1;
-		varno = PRS2_OLD_VARNO;
-	}
-	else if (strcmp(fname, RULE_MARK_MOVING) == 0)
-	{
-		out->arrivals = true;
-		out->departures = true;
-		out->when_compares = true;
-		stride = 2;
-		varno = PRS2_NEW_VARNO;
-	}
-	else
+	for (size_t i = 0; i < lengthof(marker_roles); i++)
+		if (strcmp(marker_roles[i].marker, fname) == 0)
+			m = &marker_roles[i];
+	if (m == NULL)
 		return false;
 
+	out->arrivals = m->arrivals;
+	out->departures = m->departures;
+	out->when_compares = m->stride == 2;
 	args = fexpr->args;
-	nargs = list_length(args);
-	if (nargs % stride != 0 || nargs / stride < 3 || nargs / stride > 2 + MAX_GROUP_COLUMNS)
+	ncols = rule_marker_columns(list_length(args), m->stride);
+	if (ncols < 0)
 		bad_trigger(tgname, relid, "Its WHEN clause has the wrong number of columns.");
 
-	for (int i = 0; i < nargs / stride; i++)
+	for (int i = 0; i < ncols; i++)
 	{
+		bool		null_ok = i == RULE_ARG_DATE;
 		AttrNumber	att;
 
-		if (stride == 2)
+		if (m->stride == 2)
 		{
 			AttrNumber	old_att = marker_arg_column(list_nth(args, 2 * i), PRS2_OLD_VARNO,
-													i == 1, tgname, relid);
+													null_ok, tgname, relid);
 
-			att = marker_arg_column(list_nth(args, 2 * i + 1), varno, i == 1, tgname, relid);
+			att = marker_arg_column(list_nth(args, 2 * i + 1), PRS2_NEW_VARNO, null_ok, tgname, relid);
 			if (old_att != att)
 				bad_trigger(tgname, relid, "Its WHEN clause compares different columns.");
 		}
 		else
-			att = marker_arg_column(list_nth(args, i), varno, i == 1, tgname, relid);
+			att = marker_arg_column(list_nth(args, i), m->varno, null_ok, tgname, relid);
 
-		if (i == 0)
+		if (i == RULE_ARG_CODE)
 			out->code_attno = att;
-		else if (i == 1)
+		else if (i == RULE_ARG_DATE)
 			out->date_attno = att;
 		else
-			out->group_attnos[i - 2] = att;
+			out->group_attnos[i - RULE_ARG_GROUPS] = att;
 	}
-	out->ngroup = nargs / stride - 2;
+	out->ngroup = ncols - RULE_ARG_GROUPS;
 	return true;
 }
 

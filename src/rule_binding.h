@@ -15,13 +15,29 @@
 
 /*
  * The WHEN-clause functions that mark a rule's triggers and bind its
- * columns.  Their arguments are (code, date, group...), the date a NULL
- * constant for a rule without one; the "moving" marker takes each column
- * as an (OLD, NEW) pair.
+ * columns, one per role of a trigger in its rule.  Their arguments are the
+ * code column, the date-of-service column (a NULL::date constant for a rule
+ * without one), then 1 to MAX_GROUP_COLUMNS group columns; the "moving"
+ * marker takes each of them as an (OLD, NEW) pair.  rule_marker_call()
+ * writes such a call, bind_rule() reads it back, and the markers check it.
  */
 #define RULE_MARK_ARRIVING	"addon_rule_arriving"
 #define RULE_MARK_MOVING	"addon_rule_moving"
 #define RULE_MARK_LEAVING	"addon_rule_leaving"
+
+#define RULE_ARG_CODE		0
+#define RULE_ARG_DATE		1
+#define RULE_ARG_GROUPS		2
+
+/* The columns a marker call of nargs arguments names, or -1 if it cannot be one. */
+extern int	rule_marker_columns(int nargs, int stride);
+
+/*
+ * The WHEN clause of the trigger of that role ("arriving", "moving",
+ * "leaving") for those columns (date NULL when there is none).
+ */
+extern char *rule_marker_call(const char *role, const char *code, const char *date,
+							  int ngroup, char **groups);
 
 typedef struct BoundRule
 {

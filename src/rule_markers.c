@@ -3,11 +3,9 @@
  *		The functions in the WHEN clauses of a rule's triggers.
  *
  * They decide which row events are queued at all (an ordinary line queues
- * nothing), and their arguments are how a trigger names its columns: see
- * rule_info.c.  Arguments are "any" so that group columns of every type can
- * be passed; their layout is code, date of service (or a NULL date), then
- * the group columns, and for addon_rule_moving() each of those as an
- * (OLD, NEW) pair.
+ * nothing), and their arguments are how a trigger names its columns, laid
+ * out as rule_binding.h says.  Arguments are "any" so that group columns of
+ * every type can be passed.
  */
 #include "postgres.h"
 
@@ -38,10 +36,10 @@ check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() does not take a VARIADIC array", fname)));
-	if (nargs % stride != 0 || nargs / stride < 3 ||
-		nargs / stride > 2 + MAX_GROUP_COLUMNS ||
-		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, 0), cpt_code_type_oid()) ||
-		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, stride), DATEOID))
+	if (rule_marker_columns(nargs, stride) < 0 ||
+		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_CODE * stride),
+							cpt_code_type_oid()) ||
+		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_DATE * stride), DATEOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() takes the code column, the date-of-service column (or NULL::date) "
@@ -57,14 +55,14 @@ addon_rule_arriving(PG_FUNCTION_ARGS)
 
 	check_marker_call(fcinfo, RULE_MARK_ARRIVING, 1);
 	fcinfo->flinfo->fn_extra = fcinfo->flinfo;	/* checked */
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(RULE_ARG_CODE))
 		PG_RETURN_BOOL(false);
-	if (!PG_ARGISNULL(1))
+	if (!PG_ARGISNULL(RULE_ARG_DATE))
 	{
-		on_date = PG_GETARG_DATEADT(1);
-		rules_reject_infinite_date(PG_GETARG_CPT_CODE(0), on_date);
+		on_date = PG_GETARG_DATEADT(RULE_ARG_DATE);
+		rules_reject_infinite_date(PG_GETARG_CPT_CODE(RULE_ARG_CODE), on_date);
 	}
-	PG_RETURN_BOOL(rules_is_addon(PG_GETARG_CPT_CODE(0), on_date));
+	PG_RETURN_BOOL(rules_is_addon(PG_GETARG_CPT_CODE(RULE_ARG_CODE), on_date));
 }
 
 PG_FUNCTION_INFO_V1(addon_rule_leaving);
@@ -74,7 +72,7 @@ addon_rule_leaving(PG_FUNCTION_ARGS)
 	check_marker_call(fcinfo, RULE_MARK_LEAVING, 1);
 	fcinfo->flinfo->fn_extra = fcinfo->flinfo;
 	/* a line without a code was nobody's primary */
-	PG_RETURN_BOOL(!PG_ARGISNULL(0));
+	PG_RETURN_BOOL(!PG_ARGISNULL(RULE_ARG_CODE));
 }
 
 /* Types of the arguments, looked up once per query. */

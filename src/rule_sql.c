@@ -39,6 +39,25 @@ names_from_array(ArrayType *arr, char ***names, int *n)
 	}
 }
 
+/* cpt_rules.rule_marker_call(role, code, service_date, group_by): a trigger's WHEN clause */
+PG_FUNCTION_INFO_V1(cpt_rule_marker_call);
+Datum
+cpt_rule_marker_call(PG_FUNCTION_ARGS)
+{
+	char	  **groups;
+	int			n;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("only the date-of-service column of a rule may be NULL")));
+	names_from_array(PG_GETARG_ARRAYTYPE_P(3), &groups, &n);
+	PG_RETURN_TEXT_P(cstring_to_text(rule_marker_call(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+													  NameStr(*PG_GETARG_NAME(1)),
+													  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)),
+													  n, groups)));
+}
+
 PG_FUNCTION_INFO_V1(cpt_rule_trigger_columns);
 Datum
 cpt_rule_trigger_columns(PG_FUNCTION_ARGS)

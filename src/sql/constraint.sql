@@ -7,7 +7,7 @@
 -- A rule is three constraint triggers on the table (see src/addon_trigger.c):
 -- <rule>_arriving, <rule>_moving and <rule>_leaving.  Their WHEN clauses call
 -- the marker functions below with the rule's columns, which is how the
--- triggers bind those columns by number (src/rule_info.c).
+-- triggers bind those columns by number (src/rule_binding.c).
 
 CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_trigger() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'addon_rule_trigger' LANGUAGE C;
@@ -35,6 +35,12 @@ COMMENT ON FUNCTION cpt_rules.violating_lines(@extschema@.cpt_code[], date[]) IS
 	'1-based positions of the add-on codes of one group that have no eligible primary in the group';
 
 -- What the C code knows about rules, for the SQL below.
+CREATE OR REPLACE FUNCTION cpt_rules.rule_marker_call(role text, code name, service_date name,
+		group_by name[])
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'cpt_rule_marker_call' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.rule_marker_call(text, name, name, name[]) IS
+	'the WHEN clause of a rule''s trigger of that role (arriving, moving, leaving): the marker function called with the rule''s columns';
 CREATE OR REPLACE FUNCTION cpt_rules.rule_trigger_columns(trigger oid,
 		OUT rule_name name, OUT role text, OUT code_column name,
 		OUT service_date_column name, OUT group_by name[])
@@ -445,36 +451,22 @@ CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_nam
 AS $$
 DECLARE
 	v_base name := rule_name;
-	v_new text;
-	v_old text;
-	v_pairs text;
 BEGIN
-	-- The WHEN clauses name the columns (code, date, group...); see rule_info.c.
-	SELECT format('NEW.%I, %s', code, CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('NEW.%I', service_date) END)
-			 || string_agg(format(', NEW.%I', g), '' ORDER BY o),
-		   format('OLD.%I, %s', code, CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('OLD.%I', service_date) END)
-			 || string_agg(format(', OLD.%I', g), '' ORDER BY o),
-		   format('OLD.%1$I, NEW.%1$I, %2$s', code,
-				  CASE WHEN service_date IS NULL THEN 'NULL::date, NULL::date' ELSE format('OLD.%1$I, NEW.%1$I', service_date) END)
-			 || string_agg(format(', OLD.%1$I, NEW.%1$I', g), '' ORDER BY o)
-	  INTO v_new, v_old, v_pairs
-	  FROM unnest(group_by) WITH ORDINALITY u(g, o);
-
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT ON %s '
-				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
-				   'WHEN (cpt_rules.addon_rule_arriving(%s)) '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
 				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
-				   v_base || '_arriving', tbl, v_new, v_base);
+				   v_base || '_arriving', tbl,
+				   cpt_rules.rule_marker_call('arriving', code, service_date, group_by), v_base);
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER UPDATE ON %s '
-				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
-				   'WHEN (cpt_rules.addon_rule_moving(%s)) '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
 				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
-				   v_base || '_moving', tbl, v_pairs, v_base);
+				   v_base || '_moving', tbl,
+				   cpt_rules.rule_marker_call('moving', code, service_date, group_by), v_base);
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER DELETE ON %s '
-				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW '
-				   'WHEN (cpt_rules.addon_rule_leaving(%s)) '
+				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
 				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
-				   v_base || '_leaving', tbl, v_old, v_base);
+				   v_base || '_leaving', tbl,
+				   cpt_rules.rule_marker_call('leaving', code, service_date, group_by), v_base);
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) = 'p' THEN
 		PERFORM cpt_rules.guard_truncate(tbl, v_base);
 	END IF;

@@ -45,7 +45,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 make_tables() {
 	local p=$1
 	for t in claims_rule claims_free; do
-		q -c "DROP TABLE IF EXISTS $t" >/dev/null
+		q -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS $t" >/dev/null
 		q -c "CREATE TABLE $t (claim_id bigint NOT NULL, line int NOT NULL,
 				service_date date NOT NULL, code cpt_code) PARTITION BY RANGE (service_date)"
 		q -c "DO \$\$ BEGIN
