@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds and installs the
-# extension, runs every suite against a throwaway cluster, and ends with
-# "N passed, N failed".
+# extension, runs every suite against a throwaway cluster, prints each
+# suite's counts (from its TAP, or pg_regress's summary) and time, and ends
+# with "N passed, N failed".
 #
 # Usage: test/run_all.sh [--quick] [--pg VERSION | --all-versions]
 #   --quick         leave out the slow suites (stress, sqlsmith, valgrind,
@@ -55,9 +56,9 @@ fi
 . test/lib.sh
 
 if [ -n "$QUICK" ]; then
-	ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-dev
+	ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-dev perl
 else
-	ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-dev python3 python3-psycopg \
+	ensure_packages "${BASE_PACKAGES[@]}" clang libclang-rt-dev perl python3 python3-psycopg \
 		postgresql-contrib sqlsmith valgrind
 fi
 build_and_install || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -71,42 +72,104 @@ mkdir -p build
 LOG=build/test-output.log
 : >"$LOG"
 
-# Count "ok"/"not ok" lines (TAP style) and pg_regress result lines.
-tally() {
-	local name=$1 out=$2 p f
-	p=$(grep -Ec '^(ok [0-9]+ |ok - |test .* \.\.\. ok|     [a-z_0-9-]+ +\.\.\. ok|ok +[0-9]+ +[-+] )' "$out")
-	f=$(grep -Ec '^(not ok|test .* \.\.\. FAILED|     [a-z_0-9-]+ +\.\.\. FAILED)' "$out")
-	PASSED=$((PASSED + p))
-	FAILED=$((FAILED + f))
-	[ "$f" -gt 0 ] && FAILED_NAMES+=("$name")
-	echo "== $name: $p passed, $f failed"
+# Each kind of suite is counted by what reports its results, never by
+# matching its other output: "passed failed [why]", where why says what
+# made a failure that no test reported.
+
+# tap_counts OUTPUT STATUS: a shell suite's TAP, read by TAP::Parser.  A
+# missing or wrong plan, tests out of sequence or a bail out count as one
+# failure more, and an exit status not 0 with no failed test as one.
+tap_counts() {
+	perl -MTAP::Parser -e '
+		my $rc = shift;
+		my $in = do { local $/; <STDIN> } // "";
+		# (no output at all is a missing plan, not an error of the parser)
+		my $tap = TAP::Parser->new({ tap => length $in ? $in : "\n" });
+		my $bailed;
+		while (my $r = $tap->next) { $bailed = $r->explanation if $r->is_bailout }
+		my ($p, $f) = (scalar $tap->passed, scalar $tap->failed);
+		my @errors = $tap->parse_errors;
+		my $why = defined $bailed ? "bailed out: $bailed"
+			: @errors ? $errors[0] . (@errors > 1 ? sprintf(" (and %d more)", @errors - 1) : "")
+			: "";
+		$f++ if $why;
+		($f, $why) = (1, "exited with status $rc, no failed test") if !$f && $rc;
+		print "$p $f $why\n";' "$2" <"$1"
 }
 
+# regress_counts OUTPUT STATUS: pg_regress's own summary, " All 9 tests
+# passed. " or " 2 of 9 tests failed. " (15, framed in "="), the same after
+# "# " from 16 on; a failure it was told to ignore counts as neither.  From
+# 16 on its TAP lines must agree with the summary.  No summary (it crashed,
+# or never ran) is a failure.
+regress_counts() {
+	perl -MTAP::Parser -e '
+		my $rc = shift;
+		my $out = do { local $/; <STDIN> } // "";
+		my ($p, $f, $runs) = (0, 0, 0);
+		for (split /\n/, $out) {
+			s/^# //;
+			s/^\s+|\s+$//g;
+			if (/^All (\d+) tests passed\.$/) {
+				$p += $1; $runs++;
+			} elsif (/^(\d+) of \d+ tests passed, \d+ failed test\(s\) ignored\.$/) {
+				$p += $1; $runs++;
+			} elsif (/^(\d+) of (\d+) tests failed(?:, (\d+) of these failures ignored)?\.$/) {
+				$p += $2 - $1; $f += $1 - ($3 // 0); $runs++;
+			}
+		}
+		my $why = "";
+		if (!$runs) {
+			($p, $f, $why) = (0, 1, "no pg_regress summary");
+		} else {
+			my $tap = TAP::Parser->new({ tap => $out });
+			1 while $tap->next;
+			if (defined $tap->tests_planned &&
+				($tap->passed != $p || $tap->failed != $f || !$tap->is_good_plan)) {
+				$f++;
+				$why = sprintf "its TAP says %d passed, %d failed", scalar $tap->passed, scalar $tap->failed;
+			}
+		}
+		($f, $why) = (1, "exited with status $rc, no failed test") if !$f && $rc;
+		print "$p $f $why\n";' "$2" <"$1"
+}
+
+# run_suite tap|regress NAME COMMAND...: run it, count it by its kind, and
+# print its counts and time
 run_suite() {
-	local name=$1; shift
-	local out=build/suite-$name.out
+	local kind=$1 name=$2
+	shift 2
+	local out=build/suite-$name.out started=$SECONDS rc p f why
 	echo "== running $name"
 	"$@" >"$out" 2>&1
-	local rc=$?
+	rc=$?
 	cat "$out" >>"$LOG"
-	tally "$name" "$out"
-	if [ $rc -ne 0 ] && ! grep -Eq '^(not ok|.*\.\.\. FAILED)' "$out"; then
-		# the suite died without reporting a failed test: count it as one
-		FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name (exit $rc)")
-		tail -20 "$out"
+	read -r p f why < <("${kind}_counts" "$out" $rc)
+	if ! [[ ${p:-} =~ ^[0-9]+$ && ${f:-} =~ ^[0-9]+$ ]]; then
+		p=0 f=1 why="its results could not be counted"
+	fi
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+	SUITE_SECONDS=$((SUITE_SECONDS + SECONDS - started))
+	echo "== $name: $p passed, $f failed ($((SECONDS - started)) s)"
+	if [ "$f" -gt 0 ]; then
+		FAILED_NAMES+=("$name${why:+ ($why)}")
+		# a failure no test reported: what the suite said last
+		[ -z "$why" ] || tail -20 "$out"
 	fi
 }
 
-run_suite regress make -s installcheck-regress PG_CONFIG="$PG_CONFIG"
-run_suite isolation make -s installcheck-isolation PG_CONFIG="$PG_CONFIG"
-run_suite isolation-partitioned make -s installcheck-isolation-partitioned PG_CONFIG="$PG_CONFIG"
+SUITE_SECONDS=0
+run_suite regress regress make -s installcheck-regress PG_CONFIG="$PG_CONFIG"
+run_suite regress isolation make -s installcheck-isolation PG_CONFIG="$PG_CONFIG"
+run_suite regress isolation-partitioned make -s installcheck-isolation-partitioned PG_CONFIG="$PG_CONFIG"
 for suite in test/suites/*.sh; do
 	[ -e "$suite" ] || continue
 	name=$(basename "$suite" .sh)
 	case " stress sqlsmith valgrind client " in
 		*" $name "*) [ -n "$QUICK" ] && { echo "== $name: left out (--quick)"; continue; } ;;
 	esac
-	run_suite "$name" bash "$suite"
+	run_suite tap "$name" bash "$suite"
 done
 
 for d in build/regress build/isolation build/isolation-partitioned/out; do
@@ -114,5 +177,6 @@ for d in build/regress build/isolation build/isolation-partitioned/out; do
 done
 [ ${#FAILED_NAMES[@]} -gt 0 ] && echo "failed suites: ${FAILED_NAMES[*]}"
 stop_cluster
+echo "== total: $SECONDS s (suites $SUITE_SECONDS s)"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

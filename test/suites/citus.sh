@@ -20,12 +20,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! citus_installed; then
 	echo "# skipped: Citus is not installed"
-	echo "ok 1 - # SKIP citus not installed"
-	echo "1..1"
+	ok "# SKIP citus not installed"
+	tap_plan
 	exit 0
 fi
 
-started=$(date +%s)
 lib=$("$PG_CONFIG" --pkglibdir)/cpt_rules.so
 lib_sum=$(sha256sum "$lib" 2>/dev/null)
 cluster_dir
@@ -125,11 +124,12 @@ PC=$PORT_c PW1=$PORT_w1 PW2=$PORT_w2
 out=$(register_nodes "$PC" "$PW1" "$PW2") || bail "coordinator registered, two workers added, CREATE EXTENSION cpt_rules on the coordinator" "$out"
 echo "# coordinator $PC, workers $PW1 and $PW2, sockets in $S"
 
-check "CREATE EXTENSION cpt_rules on the coordinator creates it on both workers" \
-	"[ \"\$(q $PW1 -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = \
-	   \"\$(q $PC -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" ] &&
-	 [ \"\$(q $PW2 -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = \
-	   \"\$(q $PC -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" ]"
+ext_version() { q "$1" -c "SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'"; }
+# workers_match: each worker has the coordinator's version of cpt_rules
+workers_match() {
+	[ "$(ext_version "$PW1")" = "$(ext_version "$PC")" ] && [ "$(ext_version "$PW2")" = "$(ext_version "$PC")" ]
+}
+check "CREATE EXTENSION cpt_rules on the coordinator creates it on both workers" workers_match
 for p in $PW1 $PW2; do
 	[ -n "$(q "$p" -c "SELECT 1 FROM pg_extension WHERE extname = 'cpt_rules'")" ] ||
 		{ echo "# creating cpt_rules on the worker at $p by hand"; q "$p" -c "CREATE EXTENSION cpt_rules"; }
@@ -160,9 +160,10 @@ if [ -z "$(q "$PC" -c "SELECT 1 FROM cpt_rules.enforced_rules")" ]; then
 	[ "$(sqlstate "$out")" = 00000 ] && ok "with citus.enable_unsafe_triggers = on, the rule by claim_id is enforced on claim_lines" ||
 		bail "with citus.enable_unsafe_triggers = on, the rule by claim_id is enforced on claim_lines" "$out"
 fi
-check "the rule's three triggers are on each of the 8 shards on the workers" \
-	"[ \$((\$(q $PW1 -c \"SELECT count(*) FROM pg_trigger WHERE tgname ~ '^claim_lines_addon_rule_.*_[0-9]+\$'\") + \
-	      \$(q $PW2 -c \"SELECT count(*) FROM pg_trigger WHERE tgname ~ '^claim_lines_addon_rule_.*_[0-9]+\$'\"))) = 24 ]"
+# shard_triggers PORT: the rule's triggers on the shards of that worker
+shard_triggers() { q "$1" -c "SELECT count(*) FROM pg_trigger WHERE tgname ~ '^claim_lines_addon_rule_.*_[0-9]+\$'"; }
+triggers_on_shards() { [ $(($(shard_triggers "$PW1") + $(shard_triggers "$PW2"))) = 24 ]; }
+check "the rule's three triggers are on each of the 8 shards on the workers" triggers_on_shards
 
 CL=billing.claim_lines
 # ---------------------------------------------------------------- valid claims
@@ -248,7 +249,8 @@ for f in "SCHEMA NAME:billing" "TABLE NAME:claim_lines" "CONSTRAINT NAME:claim_l
 	else not_ok "the autocommit orphan's error has ${f%%:*} ${f#*:} at the client"; echo "#   ${f%%:*}: '${v}'"; fi
 done
 for o in one two; do
-	eval "o_out=\$out_$o"
+	o_out=out_$o
+	o_out=${!o_out}
 	desc="the orphan's error at a BEGIN..COMMIT writing $o worker$([ $o = two ] && echo s) has 23514 and schema billing, table claim_lines, constraint claim_lines_addon_rule"
 	if [ "$(sqlstate "$o_out")" = 23514 ] && [ "$(field 'SCHEMA NAME' "$o_out")" = billing ] &&
 		[ "$(field 'TABLE NAME' "$o_out")" = claim_lines ] &&
@@ -263,16 +265,20 @@ done
 # ---------------------------------------------------------------- rule changes
 # Each change is made on the coordinator; a claim on each worker must then be
 # judged by the changed rules.
+rules_before_changes() {
+	[ "$(q "$PC" -c "SELECT valid_pairing('20934', '23210') AND valid_pairing('20933', '27704')
+		AND NOT valid_pairing('20933', '99213') AND NOT EXISTS (SELECT 1 FROM cpt_rules.payer_pair)")" = t ]
+}
 check "the rules before the changes: 20934+23210 and 20933+27704 valid, 20933+99213 not, 0054T without payer primaries" \
-	"[ \"\$(q $PC -c \"SELECT valid_pairing('20934', '23210') AND valid_pairing('20933', '27704')
-		AND NOT valid_pairing('20933', '99213') AND NOT EXISTS (SELECT 1 FROM cpt_rules.payer_pair)\")\" = t ]"
+	rules_before_changes
 
 # on_workers VERB DESCRIPTION CODE...: a claim of those codes on each worker, accepted or rejected
 on_workers() {
 	local verb=$1 desc=$2 w port
 	shift 2
 	for w in 1 2; do
-		eval "port=\$PW$w"
+		port=PW$w
+		port=${!port}
 		fresh $CL "$port"
 		out=$(run "$PC" <<<"$(lines $CL $ID "$@")")
 		if [ "$verb" = rejected ]; then rejected "$desc (worker $w)" "$out" $CL $ID
@@ -300,10 +306,16 @@ on_workers rejected "after refresh_cms_edits removed 20934+23210, a claim 23210 
 # rule tables, where the view's trigger cannot write to them: refused, and no
 # node's rules change.  A shipped edit is removed through aoc_edit_removed.
 out=$(run "$PC" <<<"DELETE FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
+# delete_refused OUTPUT: the DELETE's output is the refusal, and no node lost the pairing
+delete_refused() {
+	local p
+	[ "$(sqlstate "$1")" = 0A000 ] && grep -q '^HINT: .*aoc_edit_removed' <<<"$1" || return 1
+	for p in "$PC" "$PW1" "$PW2"; do
+		[ "$(q "$p" -c "SELECT valid_pairing('20933', '27704')")" = t ] || return 1
+	done
+}
 check "DELETE FROM cpt_rules.aoc_edit on Citus is refused (0A000, hint naming aoc_edit_removed), and 20933+27704 stays valid on every node" \
-	"[ '$(sqlstate "$out")' = 0A000 ] && grep -q '^HINT: .*aoc_edit_removed' <<<'$(sed "s/'//g" <<<"$out")' && [ \"\$(q $PC -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
-	 [ \"\$(q $PW1 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ] &&
-	 [ \"\$(q $PW2 -c \"SELECT valid_pairing('20933', '27704')\")\" = t ]"
+	delete_refused "$out"
 out=$(run "$PC" <<<"INSERT INTO cpt_rules.aoc_edit_removed (addon, primary_code, edit_effective)
 	SELECT addon, primary_code, edit_effective FROM cpt_rules.aoc_edit WHERE addon = '20933' AND primary_code = '27704';")
 [ "$(sqlstate "$out")" = 00000 ] || { echo "# INSERT INTO cpt_rules.aoc_edit_removed failed:"; got "$out"; }
@@ -332,15 +344,15 @@ done
 start_node w3 || bail "start a third worker"
 PW3=$PORT_w3
 out=$(q "$PC" -c "SELECT citus_add_node('$S', $PW3)" 2>&1) || bail "citus_add_node of a third worker" "$out"
-check "citus_add_node creates cpt_rules on the new worker" \
-	"[ -n \"\$(q $PW3 -c \"SELECT 1 FROM pg_extension WHERE extname = 'cpt_rules'\")\" ]"
+has_cpt_rules() { [ -n "$(q "$1" -c "SELECT 1 FROM pg_extension WHERE extname = 'cpt_rules'")" ]; }
+check "citus_add_node creates cpt_rules on the new worker" has_cpt_rules "$PW3"
 move() { # move SHARD FROM_PORT TO_PORT
 	run "$PC" <<<"SELECT citus_move_shard_placement($1, '$S', $2, '$S', $3, shard_transfer_mode => 'block_writes');"
 }
 fresh $CL "$PW1"
 out=$(move "$SHARD" "$PW1" "$PW3")
-check "a claim_lines shard cannot move to the new worker before the rule tables are there" \
-	"[ '$(sqlstate "$out")' != 00000 ] && grep -q 'missing reference tables' <<<'$(sed "s/'//g" <<<"$out")'"
+move_refused() { [ "$(sqlstate "$1")" != 00000 ] && grep -q 'missing reference tables' <<<"$1"; }
+check "a claim_lines shard cannot move to the new worker before the rule tables are there" move_refused "$out"
 out=$(run "$PC" <<<"SELECT replicate_reference_tables(shard_transfer_mode => 'block_writes');")
 [ "$(sqlstate "$out")" = 00000 ] || { echo "# replicate_reference_tables failed:"; got "$out"; }
 out=$(move "$SHARD" "$PW1" "$PW3")
@@ -369,11 +381,14 @@ accepted "on the new worker, 99213 + 20933 (added to aoc_edit before it joined) 
 fresh $CL "$PW2"; moved=$SHARD
 before=$(q "$PC" -c "SELECT count(*) FROM $CL")
 out=$(move "$moved" "$PW2" "$PW1")
-check "a claim_lines shard moves from worker 2 to worker 1 (block_writes), keeping every line" \
-	"[ '$(sqlstate "$out")' = 00000 ] && [ \"\$(q $PC -c 'SELECT count(*) FROM $CL')\" = '$before' ]"
-check "the moved shard carries the rule's three triggers on worker 1" \
-	"[ \"\$(q $PW1 -c \"SELECT count(*) FROM pg_trigger WHERE tgrelid = 'billing.claim_lines_$moved'::regclass
-		AND tgname LIKE 'claim_lines_addon_rule_%'\")\" = 3 ]"
+# moved_keeping_lines OUTPUT LINES: the move succeeded and the table still has its LINES lines
+moved_keeping_lines() { [ "$(sqlstate "$1")" = 00000 ] && [ "$(q "$PC" -c "SELECT count(*) FROM $CL")" = "$2" ]; }
+check "a claim_lines shard moves from worker 2 to worker 1 (block_writes), keeping every line" moved_keeping_lines "$out" "$before"
+shard_has_triggers() { # shard_has_triggers PORT SHARD
+	[ "$(q "$1" -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'billing.claim_lines_$2'::regclass
+		AND tgname LIKE 'claim_lines_addon_rule_%'")" = 3 ]
+}
+check "the moved shard carries the rule's three triggers on worker 1" shard_has_triggers "$PW1" "$moved"
 fresh $CL "$PW1" same "$moved"; a=$ID
 out=$(run "$PC" <<<"$(lines $CL $a 20933)")
 rejected "after the move, an orphan on the moved shard is rejected with 23514" "$out" $CL $a
@@ -476,7 +491,7 @@ SQL
 [ "$(sqlstate "$out")" = 00000 ] && ok "a rule by (patient_id, npi, dos) is enforced on a table distributed by patient_id" ||
 	{ not_ok "a rule by (patient_id, npi, dos) is enforced on a table distributed by patient_id"; got "$out"; }
 out=$(run "$PC" <<<"INSERT INTO visits VALUES (7, 111, '$DOS', '27365'), (7, 111, '$DOS', '20933');")
-check "... a visit with 27365 + 20933 by one NPI on one day commits" "[ '$(sqlstate "$out")' = 00000 ]"
+check "... a visit with 27365 + 20933 by one NPI on one day commits" [ "$(sqlstate "$out")" = 00000 ]
 [ "$(sqlstate "$out")" = 00000 ] || got "$out"
 out=$(run "$PC" <<<"INSERT INTO visits VALUES (8, 111, '$DOS', '27365'), (8, 222, '$DOS', '20933');")
 if [ "$(sqlstate "$out")" = 23514 ] && [ "$(q "$PC" -c "SELECT count(*) FROM visits WHERE patient_id = 8")" = 0 ]; then
@@ -536,7 +551,7 @@ if out=$(cluster_database "$CLUSTER_DB" 2>&1) &&
 		"INSERT INTO $UL SELECT i, '$DOS', c FROM generate_series(1000001, 1000100) i, unnest('{27365,20933,99213}'::cpt_code[]) c;"); then
 	echo "# database $CLUSTER_DB: cpt_rules $(versions) on the coordinator and workers $PW1 $PW2 $PW3"
 	check "CREATE EXTENSION cpt_rules VERSION '1.3' on the coordinator creates 1.3 on every worker" \
-		"[ \"\$(versions)\" = '1.3 1.3 1.3 1.3' ]"
+		[ "$(versions)" = '1.3 1.3 1.3 1.3' ]
 	out=$(run "$PC" <<<"ALTER EXTENSION cpt_rules UPDATE;")
 	v=$(versions)
 	if [ "$(sqlstate "$out")" = 00000 ] && [ "$v" = "$latest $latest $latest $latest" ]; then
@@ -583,5 +598,4 @@ else
 fi
 [ "$(sha256sum "$lib" 2>/dev/null)" = "$lib_sum" ] ||
 	echo "# WARNING: $lib was reinstalled while this suite ran: its results may mix two builds"
-echo "# $(($(date +%s) - started)) s"
 tap_plan

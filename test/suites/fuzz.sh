@@ -3,7 +3,7 @@
 # test/fuzz/fuzz_parse.c with clang (coverage-guided fuzzing + ASan + UBSan)
 # into build/fuzz/, runs a fixed number of inputs with a fixed seed, starting
 # from a fresh copy of test/fuzz/corpus/ (the repository is not modified),
-# and prints one TAP line.
+# and prints one TAP test.
 # Usage: test/suites/fuzz.sh
 #   FUZZ_RUNS (default 300000), FUZZ_SEED (default 20240601),
 #   FUZZ_MAX_LEN (default 128), FUZZ_MAX_TIME (seconds, default 900: a
@@ -11,6 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
+. test/tap.sh
 
 RUNS=${FUZZ_RUNS:-300000}
 SEED=${FUZZ_SEED:-20240601}
@@ -26,7 +27,8 @@ if [ -z "$CLANG" ]; then
 	done
 fi
 if [ -z "$CLANG" ]; then
-	echo "not ok 1 - $NAME: clang not found"
+	not_ok "$NAME: clang not found"
+	tap_plan
 	exit 1
 fi
 
@@ -40,7 +42,8 @@ if ! "$CLANG" -g -O1 -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Isrc test/fuzz/fuzz_parse.c src/cpt_code_parse.c -o "$BIN" >"$OUT/compile.log" 2>&1; then
 	sed 's/^/# /' "$OUT/compile.log"
-	echo "not ok 1 - $NAME: build failed"
+	not_ok "$NAME: build failed"
+	tap_plan
 	exit 1
 fi
 
@@ -71,7 +74,8 @@ cov=$(grep -E '^#[0-9]+[[:space:]]' "$LOG" | tail -1 | tr -s '\t ' ' ')
 if [ $rc -eq 0 ] && [ -n "$done_line" ]; then
 	echo "# $done_line"
 	[ -n "$cov" ] && echo "# last status: $cov"
-	echo "ok 1 - $NAME: $runs runs, no crash"
+	ok "$NAME: $runs runs, no crash"
+	tap_plan
 	exit 0
 fi
 
@@ -83,5 +87,6 @@ for a in "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-* "$OUT"/oom-*; do
 	echo "# reproduce: $BIN $a"
 	echo "# input bytes: $(od -An -c "$a" | tr -s ' \n' ' ' | head -c 300)"
 done
-echo "not ok 1 - $NAME: fuzzer exited with status $rc after $runs runs"
+not_ok "$NAME: fuzzer exited with status $rc after $runs runs"
+tap_plan
 exit 1

@@ -24,11 +24,14 @@ else
 	not_ok "dpkg-buildpackage -us -uc -b"; tail -30 "$work/build.log" | sed 's/^/# /'
 fi
 deb=$(ls "$work"/postgresql-"$PG_MAJOR"-cpt-rules_*.deb 2>/dev/null | head -1)
-check "the package postgresql-$PG_MAJOR-cpt-rules was made" "[ -n '$deb' ]"
+check "the package postgresql-$PG_MAJOR-cpt-rules was made" [ -n "$deb" ]
 [ -n "$deb" ] && dpkg-deb -c "$deb" >"$work/contents.txt"
-check "it holds the module, the control file and the install and upgrade scripts" \
-	"grep -q 'cpt_rules.so' '$work/contents.txt' && grep -q 'cpt_rules.control' '$work/contents.txt' &&
-	 grep -q 'cpt_rules--1.1--1.2.sql' '$work/contents.txt' && grep -q 'cpt_rules--1.0.sql' '$work/contents.txt'"
+# holds_files LISTING: the package's listing names every file the extension needs
+holds_files() {
+	grep -q 'cpt_rules.so' "$1" && grep -q 'cpt_rules.control' "$1" &&
+		grep -q 'cpt_rules--1.1--1.2.sql' "$1" && grep -q 'cpt_rules--1.0.sql' "$1"
+}
+check "it holds the module, the control file and the install and upgrade scripts" holds_files "$work/contents.txt"
 if [ -n "$deb" ] && as_root dpkg -i "$deb" >"$work/install.log" 2>&1; then
 	ok "dpkg -i installs it"
 	copy_tree "$work/pristine"
@@ -37,12 +40,12 @@ if [ -n "$deb" ] && as_root dpkg -i "$deb" >"$work/install.log" 2>&1; then
 	else
 		not_ok "debian/tests/installcheck against the installed package"; tail -30 "$work/check.log" | sed 's/^/# /'
 	fi
-	check "the pristine copy was not built" "[ ! -e '$work/pristine/cpt_rules.so' ]"
+	check "the pristine copy was not built" [ ! -e "$work/pristine/cpt_rules.so" ]
 	as_root dpkg -r "postgresql-$PG_MAJOR-cpt-rules" >/dev/null 2>&1
 else
 	not_ok "dpkg -i installs it"; sed 's/^/# /' "$work/install.log" 2>/dev/null | tail -10
 fi
 # put the make-installed files back for the suites after this one
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null && as_root make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-check "the make-installed extension is back" "[ -e '$("$PG_CONFIG" --pkglibdir)/cpt_rules.so' ]"
+check "the make-installed extension is back" [ -e "$("$PG_CONFIG" --pkglibdir)/cpt_rules.so" ]
 tap_plan

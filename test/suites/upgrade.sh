@@ -69,6 +69,32 @@ SELECT 'lookup', valid_pairing('20934', '23210'), valid_pairing('0054T', '27447'
 SQL
 }
 
+# What the checks below ask of the database DB (and, where named, of
+# versions FROM and TO).
+at_version() { # at_version DB VERSION
+	[ "$(q "$1" -c "SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'")" = "$2" ]
+}
+rules_kept() {
+	[ "$(q "$1" -c "SELECT string_agg(format('%s %s %s %s %s %s %s', table_name, rule_name, code_column, group_by, service_date_column, enabled, legacy), '; ' ORDER BY 1) FROM cpt_rules.enforced_rules")" = 'claim_lines claim_lines_addon_rule code {claim_id} service_date t f; paused paused_addon_rule code {claim_id}  f f' ]
+}
+orphan_rejected() {
+	! q "$1" -c "INSERT INTO claim_lines (claim_id, service_date, code) VALUES (9, '2024-03-01', '20933')" 2>/dev/null
+}
+rule_follows_rename() {
+	q "$1" -c 'ALTER TABLE claim_lines RENAME COLUMN code TO hcpcs' &&
+		! q "$1" -c "INSERT INTO claim_lines (claim_id, service_date, hcpcs) VALUES (11, '2024-03-01', '20933')" 2>/dev/null &&
+		q "$1" -c 'ALTER TABLE claim_lines RENAME COLUMN hcpcs TO code'
+}
+audit_clean() {
+	[ "$(q "$1" -c "SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')")" = 0 ]
+}
+update_path_exists() { # update_path_exists DB FROM TO
+	q "$1" -c "SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '$2' AND target = '$3' AND path IS NOT NULL" | grep -q 1
+}
+cms_date_immutable() {
+	! q "$1" -c "SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'" | grep -q to_date
+}
+
 # upgrade_path FROM [STEP...]: a database made at FROM, updated through each STEP
 # (none: straight to the latest), must behave and look like a fresh install.
 upgrade_path() {
@@ -103,19 +129,15 @@ SQL
 				{ not_ok "$path: UPDATE TO '$step'"; sed 's/^/# /' "$work/update.err"; }
 		done
 	fi
-	check "$path: the extension is at version $latest" "[ \"\$(q $db -c \"SELECT extversion FROM pg_extension WHERE extname = 'cpt_rules'\")\" = '$latest' ]"
+	check "$path: the extension is at version $latest" at_version $db "$latest"
 	state $db >"$work/after.txt"
-	check "$path: data, rules and payer pairs are unchanged by the update" "diff -u '$work/before.txt' '$work/after.txt'"
-	check "$path: each rule keeps its name, columns and state, now bound by column number" \
-		"[ \"\$(q $db -c \"SELECT string_agg(format('%s %s %s %s %s %s %s', table_name, rule_name, code_column, group_by, service_date_column, enabled, legacy), '; ' ORDER BY 1) FROM cpt_rules.enforced_rules\")\" = 'claim_lines claim_lines_addon_rule code {claim_id} service_date t f; paused paused_addon_rule code {claim_id}  f f' ]"
-	check "$path: after the update an orphan add-on is still rejected" \
-		"! q $db -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (9, '2024-03-01', '20933')\" 2>/dev/null"
+	check "$path: data, rules and payer pairs are unchanged by the update" diff -u "$work/before.txt" "$work/after.txt"
+	check "$path: each rule keeps its name, columns and state, now bound by column number" rules_kept $db
+	check "$path: after the update an orphan add-on is still rejected" orphan_rejected $db
 	check "$path: after the update a valid claim is still accepted" \
-		"q $db -c \"INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')\""
-	check "$path: after renaming the columns the rule follows them" \
-		"q $db -c 'ALTER TABLE claim_lines RENAME COLUMN code TO hcpcs' && ! q $db -c \"INSERT INTO claim_lines (claim_id, service_date, hcpcs) VALUES (11, '2024-03-01', '20933')\" 2>/dev/null && q $db -c 'ALTER TABLE claim_lines RENAME COLUMN hcpcs TO code'"
-	check "$path: after the update the audit is clean" \
-		"[ \"\$(q $db -c \"SELECT count(*) FROM cpt_rules.addon_rule_violations('claim_lines', 'code', '{claim_id}', 'service_date')\")\" = 0 ]"
+		q $db -c "INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')"
+	check "$path: after renaming the columns the rule follows them" rule_follows_rename $db
+	check "$path: after the update the audit is clean" audit_clean $db
 	if ! describe $db >"$work/upgraded.txt" || [ "$(wc -l <"$work/fresh.txt")" -lt 100 ]; then
 		not_ok "$path: describe the extension's objects"
 	elif diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/diff.txt"; then
@@ -123,10 +145,8 @@ SQL
 	else
 		not_ok "$path: the updated extension differs from a fresh $latest"; head -40 "$work/diff.txt" | sed 's/^/# /'
 	fi
-	check "$path: an update path leads from $from to $latest" \
-		"q $db -c \"SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '$from' AND target = '$latest' AND path IS NOT NULL\" | grep -q 1"
-	check "$path: cms_date is truthfully immutable (no stable to_date inside)" \
-		"! q $db -c \"SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'\" | grep -q to_date"
+	check "$path: an update path leads from $from to $latest" update_path_exists $db "$from" "$latest"
+	check "$path: cms_date is truthfully immutable (no stable to_date inside)" cms_date_immutable $db
 }
 
 upgrade_path 1.0
@@ -139,18 +159,20 @@ upgrade_path 1.4
 # Leaving: drop the rules and convert the columns, and DROP EXTENSION leaves
 # every table and row in place; without that it is refused.
 db=up_old
-check "DROP EXTENSION is refused while a rule and cpt_code columns exist" \
-	"! q $db -c 'DROP EXTENSION cpt_rules' 2>/dev/null"
-check "after drop_addon_rule and converting the columns, DROP EXTENSION leaves the rows" \
-	"q $db -c \"SELECT cpt_rules.drop_addon_rule(r.table_name, r.rule_name) FROM cpt_rules.enforced_rules r\" >/dev/null &&
-	 q $db -c 'ALTER TABLE claim_lines ALTER COLUMN code TYPE text' -c 'ALTER TABLE paused ALTER COLUMN code TYPE text' &&
-	 q $db -c 'DROP EXTENSION cpt_rules' && [ \"\$(q $db -c 'SELECT count(*) FROM claim_lines')\" = 7 ]"
+drop_refused() { ! q "$1" -c 'DROP EXTENSION cpt_rules' 2>/dev/null; }
+drop_leaves_rows() {
+	q "$1" -c "SELECT cpt_rules.drop_addon_rule(r.table_name, r.rule_name) FROM cpt_rules.enforced_rules r" >/dev/null &&
+		q "$1" -c 'ALTER TABLE claim_lines ALTER COLUMN code TYPE text' -c 'ALTER TABLE paused ALTER COLUMN code TYPE text' &&
+		q "$1" -c 'DROP EXTENSION cpt_rules' && [ "$(q "$1" -c 'SELECT count(*) FROM claim_lines')" = 7 ]
+}
+check "DROP EXTENSION is refused while a rule and cpt_code columns exist" drop_refused $db
+check "after drop_addon_rule and converting the columns, DROP EXTENSION leaves the rows" drop_leaves_rows $db
 
 # The version lives in cpt_rules.control; what cannot be derived from it
 # (Debian's changelog, the README's prose) must agree with it.
-check "debian/changelog's upstream version is the control file's ($latest)" \
-	"head -1 debian/changelog | grep -q '($latest-'"
-check "the README names the current version" "grep -q 'The current version is $latest' README.md"
+changelog_at() { head -1 debian/changelog | grep -q "($1-"; }
+check "debian/changelog's upstream version is the control file's ($latest)" changelog_at "$latest"
+check "the README names the current version" grep -q "The current version is $latest" README.md
 
 for db in up_old up_new; do dropdb --if-exists "$db"; done
 tap_plan
