@@ -83,8 +83,8 @@ rule_triggers_of(Relation rel)
 
 /* ---------- distributed after the rule was enforced ---------- */
 
-static void
-remember_invalidation(Datum arg, Oid relid)
+void
+citus_guard_relation_changed(Oid relid)
 {
 	if (!OidIsValid(relid))
 		return;
@@ -384,7 +384,6 @@ citus_guard_init(void)
 							 "A violation found at a worker's commit then reaches the client as SQLSTATE 23514 "
 							 "instead of Citus's \"could not commit transaction\".",
 							 &two_phase_commit, true, PGC_USERSET, 0, NULL, NULL, NULL);
-	CacheRegisterRelcacheCallback(remember_invalidation, (Datum) 0);
 	RegisterXactCallback(guard_xact_callback, NULL);
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = guard_executor_start;

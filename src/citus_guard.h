@@ -11,6 +11,9 @@
 
 extern void citus_guard_init(void);
 
+/* A relcache invalidation of relid (InvalidOid: of every relation). */
+extern void citus_guard_relation_changed(Oid relid);
+
 /*
  * The schema, table and constraint of a shard's violation, as the last
  * sentence of its detail: Citus passes the detail on, not the fields, and

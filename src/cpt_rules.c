@@ -8,11 +8,28 @@
 
 #include "addon_trigger.h"
 #include "citus_guard.h"
+#include "partition_set.h"
+#include "rule_info.h"
 #include "rules_cache.h"
+
+#include "utils/inval.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/*
+ * One relcache callback for the whole module: PostgreSQL has room for only
+ * a few (ten on 15), and Citus, loaded beside us, takes most of them.
+ */
+static void
+relation_changed(Datum arg, Oid relid)
+{
+	rules_cache_relation_changed(relid);
+	rule_info_relation_changed(relid);
+	partition_set_relation_changed(relid);
+	citus_guard_relation_changed(relid);
+}
 
 void
 _PG_init(void)
@@ -20,4 +37,5 @@ _PG_init(void)
 	rules_cache_init();
 	addon_trigger_init();
 	citus_guard_init();
+	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
 }

@@ -246,8 +246,8 @@ partition_set_target(PartitionSet *set, int pos, Relation rel)
 	return t;
 }
 
-static void
-partition_set_invalidate(Datum arg, Oid relid)
+void
+partition_set_relation_changed(Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	PartitionSet *set;
@@ -279,10 +279,4 @@ partition_set_invalidate(Datum arg, Oid relid)
 			if (set->filled[i] && set->targets[i].indexoid == relid)
 				set->filled[i] = false;
 	}
-}
-
-void
-partition_set_init(void)
-{
-	CacheRegisterRelcacheCallback(partition_set_invalidate, (Datum) 0);
 }

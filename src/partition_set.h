@@ -60,6 +60,7 @@ extern int	partition_set_nth(const PartitionSet *set, int own_pos, int t);
 /* Target pos, filled in; rel is it, open and locked. */
 extern ProbeTarget *partition_set_target(PartitionSet *set, int pos, Relation rel);
 
-extern void partition_set_init(void);
+/* A relcache invalidation of relid (InvalidOid: of every relation). */
+extern void partition_set_relation_changed(Oid relid);
 
 #endif							/* PARTITION_SET_H */

@@ -244,8 +244,8 @@ rule_info_forget(RuleInfo *info)
 	}
 }
 
-static void
-rule_info_invalidate(Datum arg, Oid relid)
+void
+rule_info_relation_changed(Oid relid)
 {
 	dlist_mutable_iter iter;
 
@@ -268,15 +268,13 @@ static void
 type_invalidate(Datum arg, int cacheid, uint32 hashvalue)
 {
 	if (cpt_code_type_changed(hashvalue))
-		rule_info_invalidate((Datum) 0, InvalidOid);
+		rule_info_relation_changed(InvalidOid);
 }
 
 void
 rule_info_init(void)
 {
-	CacheRegisterRelcacheCallback(rule_info_invalidate, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, type_invalidate, (Datum) 0);
-	partition_set_init();
 }
 
 RuleInfo *

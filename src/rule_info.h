@@ -112,4 +112,7 @@ extern ProbeTarget *rule_target_open(RuleInfo *info, int t, Relation trel);
 
 extern void rule_info_init(void);
 
+/* A relcache invalidation of relid (InvalidOid: of every relation). */
+extern void rule_info_relation_changed(Oid relid);
+
 #endif							/* RULE_INFO_H */

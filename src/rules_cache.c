@@ -126,8 +126,8 @@ rules_line_primary(int line, int nlines, const CptCode *codes,
 
 /* ---------- building ---------- */
 
-static void
-rules_invalidate_callback(Datum arg, Oid relid)
+void
+rules_cache_relation_changed(Oid relid)
 {
 	if (relid != InvalidOid)
 	{
@@ -634,7 +634,6 @@ rules_xact_callback(XactEvent event, void *arg)
 void
 rules_cache_init(void)
 {
-	CacheRegisterRelcacheCallback(rules_invalidate_callback, (Datum) 0);
 	RegisterXactCallback(rules_xact_callback, NULL);
 }
 

@@ -165,4 +165,7 @@ rules_reject_infinite_date(CptCode addon, DateADT on_date)
 
 extern void rules_cache_init(void);
 
+/* A relcache invalidation of relid (InvalidOid: of every relation). */
+extern void rules_cache_relation_changed(Oid relid);
+
 #endif							/* RULES_CACHE_H */
