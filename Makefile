@@ -16,7 +16,9 @@ OBJS = \
 	src/group_check.o \
 	src/addon_trigger.o \
 	src/rule_sql.o \
-	src/unfiltered_read.o \
+	src/rule_audit.o \
+	src/rule_report.o \
+	src/rule_validate.o \
 	src/ddl_guard.o \
 	src/citus_meta.o \
 	src/citus_guard.o \

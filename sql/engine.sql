@@ -41,7 +41,30 @@ INSERT INTO engine_lines VALUES (2, '2024-01-05', '20933');                   --
 DELETE FROM engine_lines WHERE code = '27365';                               -- refused
 INSERT INTO engine_lines VALUES (3, '2024-01-05', '27365'), (3, '2024-01-05', '20933');
 
--- 3. The extension dropped and made again in the same session (in a
+-- 3. One reporter: a row's error shows the codes and the group's values
+-- only to a role that may read the rule's columns (SELECT on the table, or
+-- on each of those columns), as a foreign key's error shows its key.
+CREATE TABLE engine_priv (claim_id bigint, npi text, dos date, code cpt_code);
+CREATE INDEX ON engine_priv (claim_id);
+SELECT cpt_rules.enforce_addon_rule('engine_priv', code => 'code', group_by => '{claim_id}', service_date => 'dos');
+CREATE ROLE engine_col_reader;
+CREATE ROLE engine_blind_writer;
+GRANT INSERT ON engine_priv TO engine_col_reader, engine_blind_writer;
+GRANT SELECT (claim_id, dos, code) ON engine_priv TO engine_col_reader;
+SET ROLE engine_col_reader;
+INSERT INTO engine_priv VALUES (1, 'A', '2024-01-05', '20933');               -- refused, shown
+RESET ROLE;
+SET ROLE engine_blind_writer;
+INSERT INTO engine_priv VALUES (1, 'A', '2024-01-05', '20933');               -- refused, not shown
+RESET ROLE;
+REVOKE SELECT (dos) ON engine_priv FROM engine_col_reader;
+SET ROLE engine_col_reader;
+INSERT INTO engine_priv VALUES (1, 'A', '2024-01-05', '20933');               -- refused, not shown
+RESET ROLE;
+DROP TABLE engine_priv;
+DROP ROLE engine_col_reader, engine_blind_writer;
+
+-- 4. The extension dropped and made again in the same session (in a
 -- database of its own): a new cpt_code type, which the rule's columns must
 -- be of, and a new rule on a table of the same name.
 DROP TABLE engine_lines, other_table, scratch;

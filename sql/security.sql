@@ -87,7 +87,10 @@ SELECT count(*) FROM claims.lines WHERE claim_id = 1;     -- the clerk cannot se
 -- ... but the check sees the whole claim, as a foreign key check would
 INSERT INTO claims.lines VALUES (1, 'A', '20933');
 INSERT INTO claims.lines_noidx VALUES (1, 'A', '20933');
--- an orphan is still rejected; the message shows only the group key and codes
+-- an orphan is still rejected; row security applies to the clerk, so the
+-- error shows neither the codes nor the group's values, as a foreign key's
+-- would not (the insert-only role below may not read them either; the owner
+-- further down may, and sees them)
 INSERT INTO claims.lines VALUES (2, 'A', '20933');
 INSERT INTO claims.lines_noidx VALUES (2, 'A', '20933');
 RESET ROLE;
@@ -103,7 +106,8 @@ SELECT claim_id, npi, code FROM claims.lines_noidx ORDER BY 1, 3;
 SET ROLE tab_owner;
 DELETE FROM claims.lines WHERE code = '27365';
 DELETE FROM claims.lines_noidx WHERE code = '27365';
--- FORCE ROW LEVEL SECURITY on the owner does not blind the check either
+-- FORCE ROW LEVEL SECURITY on the owner does not blind the check either (but
+-- hides the values from the owner's error)
 ALTER TABLE claims.lines_noidx FORCE ROW LEVEL SECURITY;
 INSERT INTO claims.lines_noidx VALUES (1, 'A', '20934');
 INSERT INTO claims.lines_noidx VALUES (5, 'A', '20934');

@@ -26,6 +26,7 @@
 #include "group_check.h"
 #include "group_map.h"
 #include "rule_info.h"
+#include "rule_report.h"
 #include "rules_cache.h"
 
 #include "access/relation.h"
@@ -39,120 +40,12 @@
 
 #include "pg_compat.h"
 
-#define MAX_PRIMARIES_IN_HINT 12
-
 
 void
 addon_trigger_init(void)
 {
 	rule_info_init();
 	group_map_init();
-}
-
-/* "(claim_id, line_date)=(7, 2026-01-05)", with the columns' current names */
-static char *
-format_group_key(Relation rel, const RuleInfo *info, const Datum *values,
-				 const bool *isnull)
-{
-	StringInfoData names;
-	StringInfoData vals;
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	initStringInfo(&names);
-	initStringInfo(&vals);
-	for (int i = 0; i < info->ngroup; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, info->group_attnos[i] - 1);
-
-		if (i > 0)
-		{
-			appendStringInfoString(&names, ", ");
-			appendStringInfoString(&vals, ", ");
-		}
-		appendStringInfoString(&names, quote_identifier(NameStr(att->attname)));
-		if (isnull[i])
-			appendStringInfoString(&vals, "null");
-		else
-		{
-			Oid			out;
-			bool		varlena;
-
-			getTypeOutputInfo(att->atttypid, &out, &varlena);
-			appendStringInfoString(&vals, OidOutputFunctionCall(out, values[i]));
-		}
-	}
-	return psprintf("(%s)=(%s)", names.data, vals.data);
-}
-
-static char *
-eligible_primaries_text(const AddonRule *rule, DateADT on_date, int *count)
-{
-	StringInfoData buf;
-	int			shown = 0;
-	CptCode		last = RULES_EMPTY_SLOT;
-
-	initStringInfo(&buf);
-	*count = 0;
-	for (int i = 0; i < rule->nprimaries; i++)
-	{
-		const PrimaryRule *p = &rule->primaries[i];
-		char		code[6];
-
-		if (p->primary == last || !rules_pairing_valid(rule, p->primary, on_date))
-			continue;
-		last = p->primary;
-		(*count)++;
-		if (shown >= MAX_PRIMARIES_IN_HINT)
-			continue;
-		cpt_code_to_cstring(p->primary, code);
-		appendStringInfo(&buf, "%s%s", shown++ ? ", " : "", code);
-	}
-	if (*count > shown)
-		appendStringInfo(&buf, " and %d more", *count - shown);
-	return buf.data;
-}
-
-/*
- * The error names the table the rule was attached to (the partitioned
- * table, not the partition) and the rule, as a foreign key violation names
- * its table and constraint.
- */
-static cpt_noreturn void
-report_violation(const RuleInfo *info, Relation rel, const Datum *values,
-				 const bool *isnull, CptCode addon, bool has_date, DateADT on_date)
-{
-	const AddonRule *rule = rules_lookup_addon(addon);
-	Oid			named = OidIsValid(info->shard_of) ? info->shard_of : info->rootid;
-	Relation	root = named == RelationGetRelid(rel) ? rel
-		: relation_open(named, AccessShareLock);
-	char		code[6];
-	char	   *as_of = "";
-	int			count;
-	char	   *primaries;
-	char	   *group = format_group_key(rel, info, values, isnull);
-
-	cpt_code_to_cstring(addon, code);
-	if (has_date)
-		as_of = psprintf(" on %s", DatumGetCString(DirectFunctionCall1(date_out,
-																		DateADTGetDatum(on_date))));
-	primaries = eligible_primaries_text(rule, has_date ? on_date : RULES_ANY_DATE, &count);
-
-	ereport(ERROR,
-			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("add-on code %s has no eligible primary code in group %s of table \"%s\"",
-					code, group, RelationGetRelationName(root)),
-			 errdetail("Add-on code %s (AOC type %d) may only be billed with an eligible primary "
-					   "procedure in the same group%s; constraint \"%s\".%s%s",
-					   code, rule->aoc_type, as_of, NameStr(info->rulename),
-					   OidIsValid(info->shard_of) ? " " : "",
-					   OidIsValid(info->shard_of) ? citus_guard_fields(root, NameStr(info->rulename)) : ""),
-			 count > 0
-			 ? errhint("Add a line with one of its eligible primary codes: %s.", primaries)
-			 : rule->aoc_type == 2
-			 ? errhint("Type 2 add-on codes without payer-defined primaries need a line that is not an add-on code.")
-			 : errhint("No primary code is eligible for it%s; see cpt_rules.aoc_edit.", as_of),
-			 errtableconstraint(root, NameStr(info->rulename))));
-	pg_unreachable();
 }
 
 static void
@@ -171,7 +64,7 @@ check_whole_group(RuleInfo *info, Relation rel, const Datum *values, const bool 
 	ProbeResult result = group_check_all(info, rel, values, isnull, &lines, &bad);
 
 	if (result == PROBE_NONE)
-		report_violation(info, rel, values, isnull, lines.codes[bad],
+		rule_report_group(info, rel, values, isnull, lines.codes[bad],
 						 !lines.date_isnull[bad], lines.dates[bad]);
 	return result;
 }

@@ -5,12 +5,12 @@
  *		DROP OWNED) and truncating partitions, and adding inheritance
  *		children.  An event trigger (and, for TRUNCATE, which fires no event
  *		trigger, a statement trigger on each partition) hands them to
- *		cpt_rules.check_ddl(), which checks the claims they affect or
- *		refuses them.  Tables dropped or truncated together are judged
+ *		rule_check_ddl() (rule_validate.c), which checks the claims they
+ *		affect or refuses them.  Tables dropped or truncated together are judged
  *		together: two partitions may hold a claim's only primaries.
  *
  * The checks read every line, whatever row security would hide
- * (unfiltered_read.c), with the latest snapshot, taken after the statement
+ * (rule_audit.c), with the latest snapshot, taken after the statement
  * holds its locks, so that they see every line committed by then at any
  * isolation level; writers that commit later find the partitions changed
  * when they lock them (partition_set.c) and read the new layout.
@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "rule_info.h"
+#include "rule_validate.h"
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -29,92 +30,15 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
-#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-
-/*
- * Run cpt_rules.check_ddl(action, parent, child[, gone]); NULL for an
- * invalid OID.  gone: every table the statement drops or truncates, when it
- * is more than the child.
- */
-static void
-check_ddl_gone(const char *action, Oid parent, Oid child, List *gone)
-{
-	Oid			argtypes[4] = {TEXTOID, REGCLASSOID, REGCLASSOID, OIDARRAYOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	int			nargs = 3;
-	int			rc;
-
-	values[0] = CStringGetTextDatum(action);
-	values[1] = ObjectIdGetDatum(parent);
-	values[2] = ObjectIdGetDatum(child);
-	if (!OidIsValid(parent))
-		nulls[1] = 'n';
-	if (!OidIsValid(child))
-		nulls[2] = 'n';
-	if (list_length(gone) > 1)
-	{
-		Datum	   *oids = palloc(sizeof(Datum) * list_length(gone));
-		int			n = 0;
-		ListCell   *lc;
-
-		foreach(lc, gone)
-			oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-		values[3] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-		nargs = 4;
-	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetLatestSnapshot());
-	/* three arguments where one table goes: what a 1.2 schema still takes */
-	rc = SPI_execute_with_args(nargs == 4 ? "SELECT cpt_rules.check_ddl($1, $2, $3, $4::regclass[])"
-							   : "SELECT cpt_rules.check_ddl($1, $2, $3)",
-							   nargs, argtypes, values, nulls, true, 0);
-	PopActiveSnapshot();
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "cpt_rules.check_ddl failed: %s", SPI_result_code_string(rc));
-	SPI_finish();
-}
-
-static void
-check_ddl(const char *action, Oid parent, Oid child)
-{
-	check_ddl_gone(action, parent, child, NIL);
-}
-
-/* Run cpt_rules.check_ddl_column(action, table, column). */
-static void
-check_ddl_column(const char *action, Oid relid, const char *column)
-{
-	Oid			argtypes[3] = {TEXTOID, REGCLASSOID, NAMEOID};
-	Datum		values[3];
-	int			rc;
-
-	values[0] = CStringGetTextDatum(action);
-	values[1] = ObjectIdGetDatum(relid);
-	values[2] = DirectFunctionCall1(namein, CStringGetDatum(column));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT cpt_rules.check_ddl_column($1, $2, $3)", 3, argtypes,
-							   values, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "cpt_rules.check_ddl_column failed: %s", SPI_result_code_string(rc));
-	SPI_finish();
-}
 
 static Oid
 relation_of(RangeVar *rv)
@@ -225,7 +149,7 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 				{
 					if (rule_enforced_on(relid) != NULL)
 						lock_tree_against_writers(relid);
-					check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name));
+					rule_check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name), NIL);
 				}
 				break;
 			case AT_DetachPartition:
@@ -233,18 +157,18 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 					PartitionCmd *pc = (PartitionCmd *) cmd->def;
 
 					if (at_start && pc->concurrent)
-						check_ddl("detach concurrently", relid, relation_of(pc->name));
+						rule_check_ddl("detach concurrently", relid, relation_of(pc->name), NIL);
 					else if (!at_start && !pc->concurrent)
-						check_ddl("detach", relid, relation_of(pc->name));
+						rule_check_ddl("detach", relid, relation_of(pc->name), NIL);
 				}
 				break;
 			case AT_AlterColumnType:
 				if (at_start)
-					check_ddl_column("alter column type", relid, cmd->name);
+					rule_check_column_type_change(relid, cmd->name);
 				break;
 			case AT_AddInherit:
 				if (!at_start)
-					check_ddl("inherit", relation_of((RangeVar *) cmd->def), relid);
+					rule_check_ddl("inherit", relation_of((RangeVar *) cmd->def), relid, NIL);
 				break;
 			case AT_EnableTrig:
 			case AT_EnableAlwaysTrig:
@@ -255,7 +179,7 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 			case AT_EnableTrigUser:
 			case AT_DisableTrigUser:
 				if (!at_start)
-					check_ddl("triggers", InvalidOid, relid);
+					rule_check_ddl("triggers", InvalidOid, relid, NIL);
 				break;
 			default:
 				break;
@@ -272,8 +196,8 @@ guard_create(CreateStmt *stmt)
 	if (!OidIsValid(relid))
 		return;
 	foreach(lc, stmt->inhRelations)
-		check_ddl(stmt->partbound ? "create partition" : "inherit",
-				  relation_of(lfirst_node(RangeVar, lc)), relid);
+		rule_check_ddl(stmt->partbound ? "create partition" : "inherit",
+				  relation_of(lfirst_node(RangeVar, lc)), relid, NIL);
 }
 
 /* Schemas owned by the roles, which DROP OWNED drops with what is in them. */
@@ -353,7 +277,7 @@ guard_drop_tables(List *relids)
 			continue;
 		/* what DROP TABLE would lock, taken first so that the check stays true */
 		LockRelationOid(relid, AccessExclusiveLock);
-		check_ddl_gone("drop", linitial_oid(ancestors), relid, relids);
+		rule_check_ddl("drop", linitial_oid(ancestors), relid, relids);
 	}
 }
 
@@ -504,7 +428,7 @@ cpt_truncate_guard(PG_FUNCTION_ARGS)
 	if (trigdata->tg_relation->rd_rel->relispartition && !with_ancestor)
 	{
 		/* judged without every table the command truncated so far */
-		check_ddl_gone("truncate", get_partition_parent(relid, false), relid, truncating);
+		rule_check_ddl("truncate", get_partition_parent(relid, false), relid, truncating);
 		/* the check's own command counter step is not a new command */
 		truncating_cid = GetCurrentCommandId(false);
 	}

@@ -1,20 +1,25 @@
 /*
- * unfiltered_read.c
- *		The audit that enforcing a rule and the checks of DDL judge by,
- *		read so that row security hides no line from it.
+ * rule_audit.c
+ *		The audit of a rule over a whole table, built here as one query (the
+ *		counterpart of RI_Initial_Check's), and read so that row security
+ *		hides no line from the checks.
  *
- * cpt_rules.addon_rule_violations() is a query and sees what its caller may
- * see.  A policy that hides add-on lines, forced on the owner or applying
- * to a clerk allowed to TRUNCATE, would let an orphan past the validation
- * of enforce_addon_rule and the checks of ATTACH, DETACH, DROP and TRUNCATE
- * of a partition (cpt_rules.check_rule()).  So they read through
- * cpt_rules.violations_unfiltered(), which runs the audit with row_security
- * off: a policy that applies raises an error instead of hiding rows.  A
- * caller with the privileges of the table's owner runs it as the owner with
- * FORCE ROW LEVEL SECURITY not applied, as ri_triggers.c runs its queries,
- * which is no more than the owner could do by ALTER TABLE; anyone else
- * stays who they are, and a policy that applies to them refuses the
- * statement.
+ * Only groups holding an add-on can break the rule: the query finds those
+ * first, then judges each group once with the same rule as the trigger
+ * (cpt_rules.violating_lines).  Groups with a NULL key column cannot be
+ * joined on, so they are judged apart.
+ *
+ * cpt_rules.addon_rule_violations() runs it as its caller, and sees what
+ * the caller may see.  A policy that hides add-on lines, forced on the owner
+ * or applying to a clerk allowed to TRUNCATE, would let an orphan past the
+ * validation of enforce_addon_rule and the checks of ATTACH, DETACH, DROP
+ * and TRUNCATE of a partition.  So those read through
+ * audit_read_unfiltered(), which runs it with row_security off: a policy
+ * that applies raises an error instead of hiding rows.  A caller with the
+ * privileges of the table's owner runs it as the owner with FORCE ROW LEVEL
+ * SECURITY not applied, as ri_triggers.c runs its queries, which is no more
+ * than the owner could do by ALTER TABLE; anyone else stays who they are,
+ * and a policy that applies to them refuses the statement.
  *
  * It reads with the latest snapshot, not the transaction's: at REPEATABLE
  * READ and SERIALIZABLE a validation must still see every line committed
@@ -22,20 +27,172 @@
  */
 #include "postgres.h"
 
+#include "rule_audit.h"
+#include "citus_meta.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/tuplestore.h"
 
-#define AUDIT_NARGS 6
 #define AUDIT_NCOLS 5
+
+void
+audit_columns_from_args(Name code, ArrayType *group_by, Name service_date, RuleColumnNames *cols)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	memset(cols, 0, sizeof(*cols));
+	deconstruct_array(group_by, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
+	if (n < 1 || n > MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	cols->ngroup = n;
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"group_by\" must not hold NULL")));
+		namestrcpy(&cols->groups[i], NameStr(*DatumGetName(elems[i])));
+	}
+	namestrcpy(&cols->code, NameStr(*code));
+	cols->has_date = service_date != NULL;
+	if (cols->has_date)
+		namestrcpy(&cols->date, NameStr(*service_date));
+}
+
+/* "t.a, t.b" and the like: each group column, as fmt writes it */
+static char *
+each_group(const RuleColumnNames *cols, const char *fmt, const char *sep)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int g = 0; g < cols->ngroup; g++)
+	{
+		const char *q = quote_identifier(NameStr(cols->groups[g]));
+
+		if (g > 0)
+			appendStringInfoString(&buf, sep);
+		/* fmt takes the quoted name once or twice, and the name as a literal */
+		appendStringInfo(&buf, fmt, q, q, quote_literal_cstr(NameStr(cols->groups[g])));
+	}
+	return buf.data;
+}
+
+/* The schema the extension's type and functions live in, quoted. */
+static const char *
+extension_schema(void)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(cpt_code_type_oid()));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type cpt_code");
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	return quote_identifier(get_namespace_name(nsp));
+}
+
+char *
+audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of, List *excluding)
+{
+	const char *ext = extension_schema();
+	const char *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
+												   get_rel_name(tbl));
+	const char *code = quote_identifier(NameStr(cols->code));
+	char	   *tcols = each_group(cols, "t.%s%.0s%.0s", ", ");
+	char	   *lcols = each_group(cols, "l.%s%.0s%.0s", ", ");
+	char	   *anynull = each_group(cols, "t.%s IS NULL%.0s%.0s", " OR ");
+	char	   *key;
+	char	   *date;
+	char	   *tab;
+	StringInfoData where;
+	StringInfoData q;
+	CitusDistribution dist;
+
+	{
+		StringInfoData k;
+
+		initStringInfo(&k);
+		for (int g = 0; g < cols->ngroup; g++)
+			appendStringInfo(&k, "%s%s, g.%s", g ? ", " : "",
+							 quote_literal_cstr(NameStr(cols->groups[g])),
+							 quote_identifier(NameStr(cols->groups[g])));
+		key = psprintf("pg_catalog.jsonb_build_object(%s)", k.data);
+	}
+	/* columns of a domain type are read as the type the domain is over */
+	date = cols->has_date ? psprintf("t.%s::pg_catalog.date", quote_identifier(NameStr(cols->date)))
+		: pstrdup("NULL::pg_catalog.date");
+	/*
+	 * On Citus a line's tableoid is its shard's on some worker, where the
+	 * table's OID means nothing either: the caller names the table.
+	 */
+	tab = citus_distribution(tbl, &dist) ? "NULL::pg_catalog.regclass"
+		: "t.tableoid::pg_catalog.regclass";
+
+	initStringInfo(&where);
+	appendStringInfoString(&where, "true");
+	if (excluding != NIL)
+	{
+		ListCell   *lc;
+
+		appendStringInfoString(&where, " AND t.tableoid <> ALL (ARRAY(SELECT p.relid FROM pg_catalog.unnest('{");
+		foreach(lc, excluding)
+			appendStringInfo(&where, "%s%u", foreach_current_index(lc) ? "," : "", lfirst_oid(lc));
+		appendStringInfoString(&where, "}'::pg_catalog.oid[]) e, pg_catalog.pg_partition_tree(e::pg_catalog.regclass) p))");
+	}
+	if (OidIsValid(only_groups_of))
+		appendStringInfo(&where, " AND EXISTS (SELECT 1 FROM %s k WHERE %s)",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(only_groups_of)),
+													get_rel_name(only_groups_of)),
+						 each_group(cols, "k.%s IS NOT DISTINCT FROM t.%s%.0s", " AND "));
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "WITH lines AS ("
+					 " SELECT %s, t.%s::%s.cpt_code AS code__, %s AS dos__, %s AS tab__, t.ctid AS tid__"
+					 "   FROM %s t"
+					 "  WHERE (%s) IN (SELECT %s FROM %s t"
+					 "                  WHERE t.%s IS NOT NULL AND %s.is_addon(t.%s) AND %s)"
+					 "    AND %s"
+					 " UNION ALL"
+					 " SELECT %s, t.%s::%s.cpt_code, %s, %s, t.ctid"
+					 "   FROM %s t"
+					 "  WHERE (%s) AND %s"
+					 "), groups AS ("
+					 " SELECT %s, pg_catalog.array_agg(l.code__) AS codes, pg_catalog.array_agg(l.dos__) AS dates,"
+					 "        pg_catalog.array_agg(l.tab__) AS tabs, pg_catalog.array_agg(l.tid__) AS tids"
+					 "   FROM lines l GROUP BY %s"
+					 ")"
+					 " SELECT %s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]"
+					 "   FROM groups g, pg_catalog.unnest(cpt_rules.violating_lines(g.codes, g.dates)) i"
+					 "  ORDER BY 1, 2",
+					 tcols, code, ext, date, tab,
+					 table,
+					 tcols, tcols, table,
+					 code, ext, code, where.data,
+					 where.data,
+					 tcols, code, ext, date, tab,
+					 table,
+					 anynull, where.data,
+					 lcols, lcols,
+					 key);
+	return q.data;
+}
 
 static Oid
 relation_owner(Oid relid)
@@ -50,47 +207,27 @@ relation_owner(Oid relid)
 	return owner;
 }
 
-/*
- * cpt_rules.violations_unfiltered(tbl, code, group_by, service_date,
- * only_groups_of, excluding): the rows of cpt_rules.addon_rule_violations()
- * for the same arguments, read as above.
- */
-PG_FUNCTION_INFO_V1(cpt_violations_unfiltered);
-Datum
-cpt_violations_unfiltered(PG_FUNCTION_ARGS)
+void
+audit_read_unfiltered(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
+					  List *excluding, Tuplestorestate *store, TupleDesc desc,
+					  AuditSummary *summary)
 {
-	static const Oid argtypes[AUDIT_NARGS] = {
-		REGCLASSOID, NAMEOID, NAMEARRAYOID, NAMEOID, REGCLASSOID, REGCLASSARRAYOID
-	};
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[AUDIT_NARGS];
-	char		nulls[AUDIT_NARGS];
+	char	   *query = audit_query(tbl, cols, only_groups_of, excluding);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Oid			owner;
+	Oid			owner = relation_owner(tbl);
 	bool		as_owner;
 	int			rc;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"tbl\" must not be NULL")));
-	for (int i = 0; i < AUDIT_NARGS; i++)
-	{
-		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-	}
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
-		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
+	MemoryContext callercxt = CurrentMemoryContext;
+	CitusDistribution dist;
+	bool		distributed = citus_distribution(tbl, &dist);
 
 	/*
 	 * Both are undone by (sub)transaction abort if the audit fails.  A
 	 * superuser sees every row already, and may read partitions the owner
 	 * cannot.
 	 */
-	owner = relation_owner(PG_GETARG_OID(0));
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	as_owner = !superuser() && has_privs_of_role(save_userid, owner);
 	if (as_owner)
@@ -99,27 +236,117 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/* the query names its functions; its operators are pg_catalog's */
+	(void) set_config_option("search_path", psprintf("pg_catalog, %s, pg_temp", extension_schema()),
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetLatestSnapshot());
-	rc = SPI_execute_with_args("SELECT * FROM cpt_rules.addon_rule_violations($1, $2, $3, $4, $5, $6)",
-							   AUDIT_NARGS, (Oid *) argtypes, values, nulls, true, 0);
+	rc = SPI_execute(query, true, 0);
 	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT || SPI_tuptable->tupdesc->natts != AUDIT_NCOLS)
-		elog(ERROR, "cpt_rules.addon_rule_violations failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "the audit of table \"%s\" failed: %s", get_rel_name(tbl),
+			 SPI_result_code_string(rc));
+	if (summary)
+	{
+		summary->count = SPI_processed;
+		summary->nexamples = 0;
+	}
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		Datum		row[AUDIT_NCOLS];
-		bool		rownulls[AUDIT_NCOLS];
+		HeapTuple	tup = SPI_tuptable->vals[r];
 
-		heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, row, rownulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rownulls);
+		if (store)
+		{
+			Datum		row[AUDIT_NCOLS];
+			bool		rownulls[AUDIT_NCOLS];
+
+			heap_deform_tuple(tup, SPI_tuptable->tupdesc, row, rownulls);
+			if (distributed)
+			{
+				row[3] = ObjectIdGetDatum(tbl);
+				rownulls[3] = false;
+			}
+			tuplestore_putvalues(store, desc, row, rownulls);
+		}
+		if (summary && summary->nexamples < AUDIT_MAX_EXAMPLES)
+		{
+			MemoryContext old = MemoryContextSwitchTo(callercxt);
+
+			summary->group_key[summary->nexamples] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+			summary->addon[summary->nexamples] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+			summary->nexamples++;
+			MemoryContextSwitchTo(old);
+		}
 	}
 	SPI_finish();
 
 	AtEOXact_GUC(true, save_nestlevel);
 	if (as_owner)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+static List *
+oids_of_array(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *oids = NIL;
+
+	deconstruct_array(arr, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
+	return oids;
+}
+
+/*
+ * cpt_rules.audit_query(tbl, code, group_by, service_date, only_groups_of,
+ * excluding): the query of cpt_rules.addon_rule_violations().
+ */
+PG_FUNCTION_INFO_V1(cpt_audit_query);
+Datum
+cpt_audit_query(PG_FUNCTION_ARGS)
+{
+	RuleColumnNames cols;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
+	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &cols);
+	PG_RETURN_TEXT_P(cstring_to_text(audit_query(PG_GETARG_OID(0), &cols,
+												 PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
+												 PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)))));
+}
+
+/*
+ * cpt_rules.violations_unfiltered(tbl, code, group_by, service_date,
+ * only_groups_of, excluding): the rows of cpt_rules.addon_rule_violations()
+ * for the same arguments, read as the checks read them.
+ */
+PG_FUNCTION_INFO_V1(cpt_violations_unfiltered);
+Datum
+cpt_violations_unfiltered(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RuleColumnNames cols;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
+	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &cols);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
+		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
+	audit_read_unfiltered(PG_GETARG_OID(0), &cols,
+						  PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
+						  PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)),
+						  rsinfo->setResult, rsinfo->setDesc, NULL);
 	return (Datum) 0;
 }

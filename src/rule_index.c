@@ -9,7 +9,10 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/stratnum.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "utils/lsyscache.h"
@@ -164,4 +167,36 @@ rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names)
 		if (t->group_attnos[g] <= 0)
 			elog(ERROR, "group column \"%s\" missing in relation %u", group_names[g], relid);
 	rule_usable_index(rel, names->ngroup, t->group_attnos, t);
+}
+
+bool
+rule_levels_keep_groups(Oid root, Oid parent, int ngroup, char **group_names)
+{
+	List	   *levels = list_make1_oid(parent);
+	ListCell   *lc;
+
+	if (parent != root)
+	{
+		List	   *ancestors = get_partition_ancestors(parent);
+
+		if (!list_member_oid(ancestors, root))
+			return false;
+		foreach(lc, ancestors)
+		{
+			levels = lappend_oid(levels, lfirst_oid(lc));
+			if (lfirst_oid(lc) == root)
+				break;
+		}
+	}
+	foreach(lc, levels)
+	{
+		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
+		bool		keeps = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+			rule_partition_keeps_groups(rel, ngroup, group_names);
+
+		relation_close(rel, NoLock);
+		if (!keeps)
+			return false;
+	}
+	return true;
 }

@@ -58,4 +58,10 @@ extern Oid	rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_a
  */
 extern bool rule_partition_keeps_groups(Relation rel, int ngroup, char **group_names);
 
+/*
+ * Does every partitioned table from root down to parent (root itself or
+ * one of its partitions) keep each group in one partition?
+ */
+extern bool rule_levels_keep_groups(Oid root, Oid parent, int ngroup, char **group_names);
+
 #endif							/* RULE_INDEX_H */

@@ -128,44 +128,14 @@ cpt_group_type_ok(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(OidIsValid(rule_type_equality(PG_GETARG_OID(0))));
 }
 
-/*
- * Every partitioned table from root down to parent (which is root or one of
- * its partitions) keeps each group in one partition.
- */
+/* cpt_rules.partitions_keep_groups(root, parent, group_by): see rule_levels_keep_groups() */
 PG_FUNCTION_INFO_V1(cpt_partitions_keep_groups);
 Datum
 cpt_partitions_keep_groups(PG_FUNCTION_ARGS)
 {
-	Oid			root = PG_GETARG_OID(0);
-	Oid			parent = PG_GETARG_OID(1);
 	char	  **names;
 	int			n;
-	List	   *levels = list_make1_oid(parent);
-	ListCell   *lc;
 
 	names_from_array(PG_GETARG_ARRAYTYPE_P(2), &names, &n);
-	if (parent != root)
-	{
-		List	   *ancestors = get_partition_ancestors(parent);
-
-		if (!list_member_oid(ancestors, root))
-			PG_RETURN_BOOL(false);
-		foreach(lc, ancestors)
-		{
-			levels = lappend_oid(levels, lfirst_oid(lc));
-			if (lfirst_oid(lc) == root)
-				break;
-		}
-	}
-	foreach(lc, levels)
-	{
-		Relation	rel = relation_open(lfirst_oid(lc), AccessShareLock);
-		bool		keeps = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
-			rule_partition_keeps_groups(rel, n, names);
-
-		relation_close(rel, NoLock);
-		if (!keeps)
-			PG_RETURN_BOOL(false);
-	}
-	PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(rule_levels_keep_groups(PG_GETARG_OID(0), PG_GETARG_OID(1), n, names));
 }

@@ -163,6 +163,16 @@ COMMENT ON VIEW cpt_rules.enforced_rules IS
 	'tables where the add-on rule is attached, with the columns it uses; enabled is false when any of its triggers does not fire';
 GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;
 
+-- The audit's query, built in C (src/rule_audit.c) for the audit below and
+-- for the checks, which run it themselves.
+CREATE OR REPLACE FUNCTION cpt_rules.audit_query(tbl regclass, code name, group_by name[],
+		service_date name DEFAULT NULL, only_groups_of regclass DEFAULT NULL,
+		excluding regclass[] DEFAULT NULL)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'cpt_audit_query' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.audit_query(regclass, name, name[], name, regclass, regclass[]) IS
+	'the query of cpt_rules.addon_rule_violations() for these arguments';
+
 -- The audit.  Over a whole hierarchy (partitions and inheritance children);
 -- only_groups_of limits it to the groups that have a line in that table,
 -- excluding leaves out the lines of those tables and their partitions.
@@ -177,71 +187,21 @@ CREATE OR REPLACE FUNCTION cpt_rules.addon_rule_violations(tbl regclass, code na
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-	v_cols text;
-	v_gcols text;
-	v_key text;
-	v_anynull text;
-	v_same text;
-	v_date text;
-	v_where text := 'true';
-	v_tab text := 't.tableoid::regclass';
 	v_query text;
 BEGIN
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
-	-- on Citus a line's tableoid is its shard's on some worker: name the table
+	v_query := cpt_rules.audit_query(tbl, code, group_by, service_date, only_groups_of, excluding);
+	-- on Citus the query cannot name a line's table (see src/rule_audit.c)
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
 		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
-			v_tab := 'NULL::regclass';
+			FOR group_key, addon, date_of_service, line_table, line_ctid IN EXECUTE v_query LOOP
+				line_table := tbl;
+				RETURN NEXT;
+			END LOOP;
+			RETURN;
 		END IF;
 	END IF;
-	SELECT string_agg(format('t.%I', g), ', '),
-		   string_agg(format('l.%I', g), ', '),
-		   'jsonb_build_object(' || string_agg(format('%L, g.%I', g, g), ', ') || ')',
-		   string_agg(format('t.%I IS NULL', g), ' OR '),
-		   string_agg(format('k.%1$I IS NOT DISTINCT FROM t.%1$I', g), ' AND ')
-	  INTO v_cols, v_gcols, v_key, v_anynull, v_same
-	  FROM unnest(group_by) g;
-	-- columns of a domain type are read as the type the domain is over
-	v_date := CASE WHEN service_date IS NULL THEN 'NULL::date' ELSE format('t.%I::date', service_date) END;
-	IF excluding IS NOT NULL THEN
-		v_where := format('t.tableoid <> ALL (ARRAY(SELECT p.relid FROM unnest(%L::oid[]) e, '
-						  'pg_partition_tree(e::regclass) p))', excluding::oid[]);
-	END IF;
-	IF only_groups_of IS NOT NULL THEN
-		v_where := v_where || format(' AND EXISTS (SELECT 1 FROM %s k WHERE %s)', only_groups_of, v_same);
-	END IF;
-
-	-- Only groups holding an add-on can break the rule: find those first,
-	-- then judge each group once with the same rule as the trigger.  Groups
-	-- with a NULL key column cannot be joined on, so they are judged apart.
-	v_query := format($q$
-		WITH lines AS (
-			SELECT %1$s, t.%2$I::@extschema@.cpt_code AS code__, %3$s AS dos__, %9$s AS tab__, t.ctid AS tid__
-			  FROM %4$s t
-			 WHERE (%1$s) IN (SELECT %1$s FROM %4$s t
-							   WHERE t.%2$I IS NOT NULL AND @extschema@.is_addon(t.%2$I) AND %8$s)
-			   AND %8$s
-			UNION ALL
-			SELECT %1$s, t.%2$I::@extschema@.cpt_code, %3$s, %9$s, t.ctid
-			  FROM %4$s t
-			 WHERE (%5$s) AND %8$s
-		), groups AS (
-			SELECT %6$s, array_agg(l.code__) AS codes, array_agg(l.dos__) AS dates,
-				   array_agg(l.tab__) AS tabs, array_agg(l.tid__) AS tids
-			  FROM lines l GROUP BY %6$s
-		)
-		SELECT %7$s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]
-		  FROM groups g, unnest(cpt_rules.violating_lines(g.codes, g.dates)) i
-		 ORDER BY 1, 2$q$,
-		v_cols, code, v_date, tbl, v_anynull, v_gcols, v_key, v_where, v_tab);
-	IF v_tab = 't.tableoid::regclass' THEN
-		RETURN QUERY EXECUTE v_query;
-	ELSE
-		FOR group_key, addon, date_of_service, line_table, line_ctid IN EXECUTE v_query LOOP
-			line_table := tbl;
-			RETURN NEXT;
-		END LOOP;
-	END IF;
+	RETURN QUERY EXECUTE v_query;
 END $$;
 COMMENT ON FUNCTION cpt_rules.addon_rule_violations(regclass, name, name[], name, regclass, regclass[]) IS
 	'lines of a table (and its partitions or children) whose add-on code has no eligible primary in its group (usable with or without the rule attached)';
@@ -258,41 +218,16 @@ CREATE OR REPLACE FUNCTION cpt_rules.violations_unfiltered(tbl regclass, code na
 COMMENT ON FUNCTION cpt_rules.violations_unfiltered(regclass, name, name[], name, regclass, regclass[]) IS
 	'addon_rule_violations() with row security off, as the table owner (FORCE not applied) for a caller with the owner''s privileges, and with the latest snapshot: what enforcing and the DDL checks judge by';
 
--- Raise the rule's violation for lines of tbl, as after "what".
+-- The lines of tbl must obey the rule (src/rule_validate.c): when it is
+-- enforced (what NULL) or enabled again ("enabling the rule").
 DROP FUNCTION IF EXISTS cpt_rules.check_rule(regclass, name, text, regclass, regclass);
-CREATE OR REPLACE FUNCTION cpt_rules.check_rule(tbl regclass, rule_name name, what text,
-		only_groups_of regclass DEFAULT NULL, excluding regclass[] DEFAULT NULL)
+DROP FUNCTION IF EXISTS cpt_rules.check_rule(regclass, name, text, regclass, regclass[]);
+CREATE OR REPLACE FUNCTION cpt_rules.validate_rule(tbl regclass, rule_name name, code name,
+		group_by name[], service_date name, what text DEFAULT NULL)
 	RETURNS void
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-	v_rule record;
-	v_nbad bigint;
-	v_examples text;
-BEGIN
-	SELECT r.code_column, r.group_by, r.service_date_column INTO STRICT v_rule
-	  FROM cpt_rules.enforced_rules r WHERE r.table_name = tbl AND r.rule_name = check_rule.rule_name;
-	SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
-	  INTO v_nbad, v_examples
-	  FROM (SELECT x.*, row_number() OVER () AS rn
-			  FROM cpt_rules.violations_unfiltered(tbl, v_rule.code_column, v_rule.group_by,
-												   v_rule.service_date_column, only_groups_of, excluding) x) v;
-	IF v_nbad > 0 THEN
-		RAISE EXCEPTION '% would leave % add-on line(s) of table % without an eligible primary code',
-				what, v_nbad, tbl
-			USING ERRCODE = 'check_violation',
-				  DETAIL = format('Add-on rule "%s": for example %s.', check_rule.rule_name, v_examples),
-				  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
-								tbl::text, v_rule.code_column, v_rule.group_by,
-								CASE WHEN v_rule.service_date_column IS NOT NULL
-									 THEN format(', %L', v_rule.service_date_column) ELSE '' END),
-				  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
-				  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-							 WHERE c.oid = tbl),
-				  CONSTRAINT = check_rule.rule_name;
-	END IF;
-END $$;
+	AS 'MODULE_PATHNAME', 'cpt_validate_rule' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cpt_rules.validate_rule(regclass, name, name, name[], name, text) IS
+	'raise the rule''s check violation if lines of the table (read blind to no row, with the latest snapshot) break it';
 
 -- TRUNCATE of one partition fires no row event: a statement trigger on
 -- every table of a partitioned hierarchy checks the claims it would take
@@ -521,7 +456,8 @@ BEGIN
 		RETURN v_rule.rule_name;
 	ELSIF FOUND THEN
 		-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
-		PERFORM cpt_rules.check_rule(tbl, v_rule.rule_name, 'enabling the rule');
+		PERFORM cpt_rules.validate_rule(tbl, v_rule.rule_name, v_rule.code_column, v_rule.group_by,
+										v_rule.service_date_column, 'enabling the rule');
 		v_citus := cpt_rules.citus_prepare(tbl, group_by, v_rule.rule_name);
 		-- one statement, so that the rule is never seen half enabled
 		EXECUTE format('ALTER TABLE %s %s', tbl,
@@ -549,27 +485,7 @@ BEGIN
 	END LOOP;
 
 	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD FOREIGN KEY.
-	DECLARE
-		v_nbad bigint;
-		v_examples text;
-	BEGIN
-		SELECT count(*), string_agg(format('%s in group %s', v.addon, v.group_key), '; ') FILTER (WHERE v.rn <= 5)
-		  INTO v_nbad, v_examples
-		  FROM (SELECT x.*, row_number() OVER () AS rn
-				  FROM cpt_rules.violations_unfiltered(tbl, code, group_by, service_date) x) v;
-		IF v_nbad > 0 THEN
-			RAISE EXCEPTION 'table % has % add-on line(s) without an eligible primary code', tbl, v_nbad
-				USING ERRCODE = 'check_violation',
-					  DETAIL = 'For example: ' || v_examples || '.',
-					  HINT = format('List them with SELECT * FROM cpt_rules.addon_rule_violations(%L, %L, %L%s);',
-									tbl::text, code, group_by,
-									CASE WHEN service_date IS NOT NULL THEN format(', %L', service_date) ELSE '' END),
-					  TABLE = (SELECT c.relname FROM pg_class c WHERE c.oid = tbl),
-					  SCHEMA = (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-								 WHERE c.oid = tbl),
-					  CONSTRAINT = v_base;
-		END IF;
-	END;
+	PERFORM cpt_rules.validate_rule(tbl, v_base, code, group_by, service_date);
 
 	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date);
 	IF v_citus IS NOT NULL THEN
@@ -630,104 +546,11 @@ END $$;
 COMMENT ON FUNCTION cpt_rules.drop_addon_rule(regclass, name) IS
 	'remove an add-on code rule from a table (the only one, when no name is given); returns false if it was not there';
 
--- DDL that could let a violation in without a row event: see src/ddl_guard.c,
--- which calls this with what the statement does.  gone: every table the
--- statement drops or truncates (DROP TABLE a, b; DROP SCHEMA; TRUNCATE a, b),
--- when more than the child: the claims are judged without all of them.
+-- DDL that could let a violation in without a row event: src/ddl_guard.c
+-- hands it to src/rule_validate.c, which checks it in C.
 DROP FUNCTION IF EXISTS cpt_rules.check_ddl(text, regclass, regclass);
-CREATE OR REPLACE FUNCTION cpt_rules.check_ddl(action text, parent regclass, child regclass,
-		gone regclass[] DEFAULT NULL)
-	RETURNS void
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-	v_rule record;
-BEGIN
-	IF action = 'inherit' THEN
-		IF EXISTS (SELECT 1 FROM cpt_rules.rule_triggers r WHERE r.table_oid = parent) THEN
-			RAISE EXCEPTION 'table % cannot inherit from %, which enforces an add-on rule', child, parent
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'The rule''s triggers would not fire for lines written to the child table.',
-					  HINT = 'Use declarative partitioning (PARTITION BY ... and PARTITION OF) instead.';
-		END IF;
-		RETURN;
-	END IF;
-
-	IF action = 'triggers' THEN
-		FOR v_rule IN SELECT r.rule_name FROM cpt_rules.enforced_rules r
-					   WHERE r.table_name = child AND NOT r.enabled LOOP
-			RAISE WARNING 'add-on rule "%" on table % is not enforced: some of its triggers do not fire',
-					v_rule.rule_name, child
-				USING HINT = format('Lines written meanwhile are not checked.  Enable it again, validating them: '
-									'SELECT cpt_rules.enforce_addon_rule(%L, ...);', child::text);
-		END LOOP;
-		RETURN;
-	END IF;
-
-	-- attach, detach, detach concurrently, drop: the rules over parent
-	FOR v_rule IN
-		SELECT r.table_name, r.rule_name, r.group_by FROM cpt_rules.enforced_rules r
-		 WHERE r.table_name IN (SELECT a.relid FROM pg_partition_ancestors(parent) a)
-		 ORDER BY r.table_name::text, r.rule_name
-	LOOP
-		IF action IN ('attach', 'create partition') THEN
-			PERFORM cpt_rules.guard_truncate(child, v_rule.rule_name);
-			PERFORM cpt_rules.warn_unindexed(child, v_rule.group_by);
-		ELSIF action = 'detach' THEN
-			PERFORM cpt_rules.unguard_truncate(child, v_rule.rule_name);
-		END IF;
-		CONTINUE WHEN action NOT IN ('attach')
-				  AND cpt_rules.partitions_keep_groups(v_rule.table_name, parent, v_rule.group_by);
-		IF action = 'attach' THEN
-			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('attaching partition %s', child), only_groups_of => child);
-		ELSIF action = 'detach' THEN
-			-- the partition is gone from the hierarchy: judge what is left
-			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('detaching partition %s', child), only_groups_of => child);
-		ELSIF action IN ('drop', 'truncate') THEN
-			-- the partition's lines are gone, with those of the rest of gone
-			PERFORM cpt_rules.check_rule(v_rule.table_name, v_rule.rule_name,
-										 format('%s partition %s',
-												CASE action WHEN 'drop' THEN 'dropping' ELSE 'truncating' END, child)
-										 || CASE WHEN cardinality(gone) > 1
-												 THEN format(' with %s other table(s)', cardinality(gone) - 1)
-												 ELSE '' END,
-										 only_groups_of => child,
-										 excluding => coalesce(gone, ARRAY[child]));
-		ELSIF action = 'detach concurrently' THEN
-			RAISE EXCEPTION 'cannot detach partition % concurrently: add-on rule "%" on % lets claims span partitions',
-					child, v_rule.rule_name, v_rule.table_name
-				USING ERRCODE = 'feature_not_supported',
-					  HINT = 'DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.';
-		END IF;
-	END LOOP;
-END $$;
-
--- A column the rule uses cannot change type under its triggers; say what to run.
-CREATE OR REPLACE FUNCTION cpt_rules.check_ddl_column(action text, tbl regclass, col name)
-	RETURNS void
-	LANGUAGE plpgsql STABLE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-	v_rule record;
-BEGIN
-	FOR v_rule IN SELECT r.* FROM cpt_rules.enforced_rules r
-				   WHERE r.table_name = tbl
-					 AND (col = r.code_column OR col = r.service_date_column OR col = ANY (r.group_by)) LOOP
-		RAISE EXCEPTION 'cannot alter type of column "%" of table %: add-on rule "%" uses it', col, tbl, v_rule.rule_name
-			USING ERRCODE = 'dependent_objects_still_exist',
-				  HINT = format('Drop the rule, alter the column, and enforce the rule again: '
-								'SELECT cpt_rules.drop_addon_rule(%L, %L); ALTER TABLE %s ALTER COLUMN %I TYPE ...; '
-								'SELECT cpt_rules.enforce_addon_rule(%L, code => %L, group_by => %L%s, constraint_name => %L);',
-								tbl::text, v_rule.rule_name, tbl, col, tbl::text, v_rule.code_column, v_rule.group_by,
-								CASE WHEN v_rule.service_date_column IS NOT NULL
-									 THEN format(', service_date => %L', v_rule.service_date_column) ELSE '' END,
-								v_rule.rule_name);
-	END LOOP;
-END $$;
+DROP FUNCTION IF EXISTS cpt_rules.check_ddl(text, regclass, regclass, regclass[]);
+DROP FUNCTION IF EXISTS cpt_rules.check_ddl_column(text, regclass, name);
 
 CREATE OR REPLACE FUNCTION cpt_rules.ddl_guard() RETURNS event_trigger
 	AS 'MODULE_PATHNAME', 'cpt_ddl_guard' LANGUAGE C;

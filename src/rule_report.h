@@ -1,0 +1,43 @@
+/*
+ * rule_report.h
+ *		One reporter for a rule's violations, whichever path finds them: a
+ *		row's check, enforcing a rule, a DDL statement (the counterpart of
+ *		ri_ReportViolation).
+ */
+#ifndef RULE_REPORT_H
+#define RULE_REPORT_H
+
+#include "postgres.h"
+
+#include "rule_audit.h"
+#include "rule_info.h"
+
+#include "cpt_code.h"
+#include "utils/date.h"
+
+#include "pg_compat.h"
+
+/*
+ * A group of rel, as a row's check of info found it: add-on code addon (of
+ * date on_date, if has_date) has no eligible primary.  values/isnull are the
+ * group's key, in the rule's order.
+ */
+extern cpt_noreturn void rule_report_group(const RuleInfo *info, Relation rel,
+										   const Datum *values, const bool *isnull,
+										   CptCode addon, bool has_date, DateADT on_date);
+
+/*
+ * What a validation of rule rulename (columns cols) on tbl found, if
+ * anything: for enforcing the rule (what NULL), or for a statement ("what"
+ * would leave ...).
+ */
+extern void rule_report_validation(Oid tbl, const char *rulename, const RuleColumnNames *cols,
+								   const char *what, const AuditSummary *found);
+
+/*
+ * A relation's name as the messages write it: qualified unless its schema
+ * is pg_catalog, the extension's or the session's temporary one.
+ */
+extern char *rule_relation_text(Oid relid);
+
+#endif							/* RULE_REPORT_H */

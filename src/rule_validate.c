@@ -1,0 +1,325 @@
+/*
+ * rule_validate.c
+ *		Validating a rule over the lines already stored: when it is
+ *		enforced or enabled again, and when a statement changes which lines
+ *		it sees without a row event (attaching, detaching, dropping or
+ *		truncating a partition).  The counterpart of RI_Initial_Check and
+ *		RI_PartitionRemove_Check: one C call reads the audit
+ *		(rule_audit.c) and reports through rule_report.c.
+ *
+ * The event trigger (ddl_guard.c) hands a statement to rule_check_ddl()
+ * with the tables it touches; the rules it finds are those attached to the
+ * parent or to any of its ancestors.
+ */
+#include "postgres.h"
+
+#include "rule_validate.h"
+#include "rule_audit.h"
+#include "rule_binding.h"
+#include "rule_index.h"
+#include "rule_report.h"
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/partition.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* A rule as attached to a table (its triggers there, clones left out). */
+typedef struct AttachedRule
+{
+	Oid			table;
+	NameData	rulename;
+	RuleColumnNames cols;
+	int			ntriggers;
+	bool		roles[3];		/* arriving, moving, leaving */
+	bool		legacy;			/* a 1.1 rule */
+	bool		all_fire;		/* every trigger fires in a normal session */
+} AttachedRule;
+
+static bool
+same_rule(const AttachedRule *r, const NameData *rulename, const RuleColumnNames *cols)
+{
+	return strcmp(NameStr(r->rulename), NameStr(*rulename)) == 0 &&
+		memcmp(&r->cols, cols, sizeof(RuleColumnNames)) == 0;
+}
+
+/* The rules attached to relid itself, as cpt_rules.enforced_rules lists them. */
+static List *
+rules_attached_to(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	List	   *rules = NIL;
+
+	for (int i = 0; trigdesc && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+		BoundRule	b;
+		RuleColumnNames cols;
+		TupleDesc	desc = RelationGetDescr(rel);
+		AttachedRule *r = NULL;
+		ListCell   *lc;
+
+		if (t->tgisclone || !rule_trigger_function(t->tgfoid))
+			continue;
+		rule_bind(t->tgqual, t->tgnargs, t->tgargs, t->tgname, t->tgtype, relid, &b);
+		memset(&cols, 0, sizeof(cols));
+		cols.ngroup = b.ngroup;
+		cols.code = TupleDescAttr(desc, b.code_attno - 1)->attname;
+		cols.has_date = b.date_attno != InvalidAttrNumber;
+		if (cols.has_date)
+			cols.date = TupleDescAttr(desc, b.date_attno - 1)->attname;
+		for (int g = 0; g < b.ngroup; g++)
+			cols.groups[g] = TupleDescAttr(desc, b.group_attnos[g] - 1)->attname;
+
+		foreach(lc, rules)
+			if (same_rule(lfirst(lc), &b.rulename, &cols))
+				r = lfirst(lc);
+		if (r == NULL)
+		{
+			r = palloc0(sizeof(AttachedRule));
+			r->table = relid;
+			r->rulename = b.rulename;
+			r->cols = cols;
+			r->all_fire = true;
+			rules = lappend(rules, r);
+		}
+		r->ntriggers++;
+		if (b.by_name)
+			r->legacy = true;
+		else
+			r->roles[b.when_compares ? 1 : b.arrivals ? 0 : 2] = true;
+		if (t->tgenabled != TRIGGER_FIRES_ON_ORIGIN && t->tgenabled != TRIGGER_FIRES_ALWAYS)
+			r->all_fire = false;
+	}
+	table_close(rel, AccessShareLock);
+	return rules;
+}
+
+static bool
+rule_enabled(const AttachedRule *r)
+{
+	return r->all_fire && (r->legacy || (r->roles[0] && r->roles[1] && r->roles[2]));
+}
+
+static int
+attached_rule_cmp(const ListCell *a, const ListCell *b)
+{
+	const AttachedRule *x = lfirst(a);
+	const AttachedRule *y = lfirst(b);
+	int			c = 0;
+
+	if (x->table != y->table)
+		c = strcmp(rule_relation_text(x->table), rule_relation_text(y->table));
+	return c != 0 ? c : strcmp(NameStr(x->rulename), NameStr(y->rulename));
+}
+
+/* The rules over parent: attached to it or to an ancestor, in name order. */
+static List *
+rules_over(Oid parent)
+{
+	List	   *rules = rules_attached_to(parent);
+	ListCell   *lc;
+
+	if (get_rel_relispartition(parent))
+		foreach(lc, get_partition_ancestors(parent))
+			rules = list_concat(rules, rules_attached_to(lfirst_oid(lc)));
+	list_sort(rules, attached_rule_cmp);
+	return rules;
+}
+
+static void
+validate(Oid tbl, const char *rulename, const RuleColumnNames *cols, const char *what,
+		 Oid only_groups_of, List *excluding)
+{
+	AuditSummary found;
+
+	audit_read_unfiltered(tbl, cols, only_groups_of, excluding, NULL, NULL, &found);
+	rule_report_validation(tbl, rulename, cols, what, &found);
+}
+
+/* Run a DDL helper of the extension: cpt_rules.<fn>(table, name or name[]). */
+static void
+call_helper(const char *fn, Oid relid, Oid argtype, Datum arg)
+{
+	Oid			argtypes[2] = {REGCLASSOID, argtype};
+	Datum		values[2] = {ObjectIdGetDatum(relid), arg};
+	char	   *sql = psprintf("SELECT cpt_rules.%s($1, $2)", fn);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 2, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "cpt_rules.%s failed", fn);
+	SPI_finish();
+}
+
+static Datum
+group_names_array(const RuleColumnNames *cols)
+{
+	Datum	   *names = palloc(sizeof(Datum) * cols->ngroup);
+
+	for (int g = 0; g < cols->ngroup; g++)
+		names[g] = NameGetDatum(&cols->groups[g]);
+	return PointerGetDatum(construct_array(names, cols->ngroup, NAMEOID, NAMEDATALEN, false,
+										   TYPALIGN_CHAR));
+}
+
+static char *
+relname_text(Oid relid)
+{
+	return rule_relation_text(relid);
+}
+
+void
+rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
+{
+	ListCell   *lc;
+
+	if (strcmp(action, "inherit") == 0)
+	{
+		if (OidIsValid(parent) && rules_attached_to(parent) != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table %s cannot inherit from %s, which enforces an add-on rule",
+							relname_text(child), relname_text(parent)),
+					 errdetail("The rule's triggers would not fire for lines written to the child table."),
+					 errhint("Use declarative partitioning (PARTITION BY ... and PARTITION OF) instead.")));
+		return;
+	}
+	if (strcmp(action, "triggers") == 0)
+	{
+		foreach(lc, rules_attached_to(child))
+		{
+			AttachedRule *r = lfirst(lc);
+
+			if (!rule_enabled(r))
+				ereport(WARNING,
+						(errmsg("add-on rule \"%s\" on table %s is not enforced: some of its triggers do not fire",
+								NameStr(r->rulename), relname_text(child)),
+						 errhint("Lines written meanwhile are not checked.  Enable it again, validating them: "
+								 "SELECT cpt_rules.enforce_addon_rule(%s, ...);",
+								 quote_literal_cstr(relname_text(child)))));
+		}
+		return;
+	}
+	if (!OidIsValid(parent) || !OidIsValid(child))
+		return;
+
+	foreach(lc, rules_over(parent))
+	{
+		AttachedRule *r = lfirst(lc);
+		const char *rulename = NameStr(r->rulename);
+		bool		attach = strcmp(action, "attach") == 0;
+		char	   *names[MAX_GROUP_COLUMNS];
+
+		if (attach || strcmp(action, "create partition") == 0)
+		{
+			call_helper("guard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
+			call_helper("warn_unindexed", child, NAMEARRAYOID, group_names_array(&r->cols));
+		}
+		else if (strcmp(action, "detach") == 0)
+			call_helper("unguard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
+
+		for (int g = 0; g < r->cols.ngroup; g++)
+			names[g] = NameStr(r->cols.groups[g]);
+		/* a partition that holds its groups whole takes none away */
+		if (!attach && rule_levels_keep_groups(r->table, parent, r->cols.ngroup, names))
+			continue;
+
+		if (attach)
+			validate(r->table, rulename, &r->cols,
+					 psprintf("attaching partition %s", relname_text(child)), child, NIL);
+		else if (strcmp(action, "detach") == 0)
+			/* the partition is gone from the tree: judge what is left */
+			validate(r->table, rulename, &r->cols,
+					 psprintf("detaching partition %s", relname_text(child)), child, NIL);
+		else if (strcmp(action, "drop") == 0 || strcmp(action, "truncate") == 0)
+		{
+			/* the partition's lines are gone, with those of the rest of gone */
+			StringInfoData what;
+
+			initStringInfo(&what);
+			appendStringInfo(&what, "%s partition %s",
+							 action[0] == 'd' ? "dropping" : "truncating", relname_text(child));
+			if (list_length(gone) > 1)
+				appendStringInfo(&what, " with %d other table(s)", list_length(gone) - 1);
+			validate(r->table, rulename, &r->cols, what.data, child,
+					 gone != NIL ? gone : list_make1_oid(child));
+		}
+		else if (strcmp(action, "detach concurrently") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot detach partition %s concurrently: add-on rule \"%s\" on %s lets claims span partitions",
+							relname_text(child), rulename, relname_text(r->table)),
+					 errhint("DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.")));
+	}
+}
+
+void
+rule_check_column_type_change(Oid relid, const char *column)
+{
+	ListCell   *lc;
+
+	foreach(lc, rules_attached_to(relid))
+	{
+		AttachedRule *r = lfirst(lc);
+		const RuleColumnNames *c = &r->cols;
+		bool		uses = strcmp(NameStr(c->code), column) == 0 ||
+			(c->has_date && strcmp(NameStr(c->date), column) == 0);
+		StringInfoData enforce;
+		Oid			out;
+		bool		varlena;
+		char	   *table = relname_text(relid);
+
+		for (int g = 0; g < c->ngroup; g++)
+			uses |= strcmp(NameStr(c->groups[g]), column) == 0;
+		if (!uses)
+			continue;
+		getTypeOutputInfo(NAMEARRAYOID, &out, &varlena);
+		initStringInfo(&enforce);
+		appendStringInfo(&enforce, "SELECT cpt_rules.enforce_addon_rule(%s, code => %s, group_by => %s",
+						 quote_literal_cstr(table), quote_literal_cstr(NameStr(c->code)),
+						 quote_literal_cstr(OidOutputFunctionCall(out, group_names_array(c))));
+		if (c->has_date)
+			appendStringInfo(&enforce, ", service_date => %s", quote_literal_cstr(NameStr(c->date)));
+		appendStringInfo(&enforce, ", constraint_name => %s);", quote_literal_cstr(NameStr(r->rulename)));
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot alter type of column \"%s\" of table %s: add-on rule \"%s\" uses it",
+						column, table, NameStr(r->rulename)),
+				 errhint("Drop the rule, alter the column, and enforce the rule again: "
+						 "SELECT cpt_rules.drop_addon_rule(%s, %s); ALTER TABLE %s ALTER COLUMN %s TYPE ...; %s",
+						 quote_literal_cstr(table), quote_literal_cstr(NameStr(r->rulename)), table,
+						 quote_identifier(column), enforce.data)));
+	}
+}
+
+/*
+ * cpt_rules.validate_rule(tbl, rule_name, code, group_by, service_date,
+ * what): the lines of tbl must obey the rule, as ALTER TABLE ... ADD
+ * FOREIGN KEY validates; what (NULL for a new rule) is the action named
+ * in the error.
+ */
+PG_FUNCTION_INFO_V1(cpt_validate_rule);
+Datum
+cpt_validate_rule(PG_FUNCTION_ARGS)
+{
+	RuleColumnNames cols;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("only the date-of-service column and the action may be NULL")));
+	audit_columns_from_args(PG_GETARG_NAME(2), PG_GETARG_ARRAYTYPE_P(3),
+							PG_ARGISNULL(4) ? NULL : PG_GETARG_NAME(4), &cols);
+	validate(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
+			 PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), InvalidOid, NIL);
+	PG_RETURN_VOID();
+}
