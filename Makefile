@@ -14,7 +14,9 @@ OBJS = \
 	src/rule_markers.o \
 	src/group_map.o \
 	src/group_check.o \
-	src/addon_trigger.o \
+	src/rule_kind.o \
+	src/rule_trigger.o \
+	src/addon_kind.o \
 	src/rule_sql.o \
 	src/rule_audit.o \
 	src/rule_report.o \

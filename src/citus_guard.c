@@ -27,6 +27,7 @@
 #include "citus_guard.h"
 #include "citus_meta.h"
 #include "rule_info.h"
+#include "rule_kind.h"
 
 #include "access/relation.h"
 #include "access/xact.h"
@@ -68,7 +69,7 @@ citus_loaded(void)
 	return GetConfigOption("citus.enable_unsafe_triggers", true, false) != NULL;
 }
 
-/* The rule triggers on rel, or NIL. */
+/* The rule triggers on rel (Trigger pointers into its relcache entry), or NIL. */
 static List *
 rule_triggers_of(Relation rel)
 {
@@ -77,7 +78,7 @@ rule_triggers_of(Relation rel)
 
 	for (int i = 0; trigdesc && i < trigdesc->numtriggers; i++)
 		if (rule_trigger_function(trigdesc->triggers[i].tgfoid))
-			result = lappend_oid(result, trigdesc->triggers[i].tgoid);
+			result = lappend(result, &trigdesc->triggers[i]);
 	return result;
 }
 
@@ -132,15 +133,18 @@ judge_distribution(Oid relid)
 		char	   *column = dist.column != InvalidAttrNumber ? get_attname(relid, dist.column, true) : NULL;
 		bool		ok = false;
 
-		rule_describe(lfirst_oid(lc), &rulename, &role, &code, &date, &groups);
+		Trigger    *trigger = lfirst(lc);
+		const RuleKind *kind = rule_kind_of_trigger_function(trigger->tgfoid);
+
+		rule_describe(trigger->tgoid, &rulename, &role, &code, &date, &groups);
 		foreach(lg, groups)
 			if (dist.method == 'h' && column && strcmp(column, (char *) lfirst(lg)) == 0)
 				ok = true;
 		if (!ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("table \"%s\" enforces add-on rule \"%s\" and cannot be distributed by %s",
-							RelationGetRelationName(rel), rulename,
+					 errmsg("table \"%s\" enforces %s rule \"%s\" and cannot be distributed by %s",
+							RelationGetRelationName(rel), kind->name, rulename,
 							column ? quote_identifier(column) : "no column"),
 					 errdetail("Each shard checks the groups it holds; a group whose lines lie on several shards cannot be judged."),
 					 errhint("Distribute it by one of the rule's group columns, e.g. SELECT create_distributed_table('%s', '%s');",
@@ -326,9 +330,9 @@ static void
 guard_emit_log(ErrorData *edata)
 {
 	if (edata->elevel >= ERROR && edata->sqlerrcode == ERRCODE_CHECK_VIOLATION &&
-		edata->table_name == NULL && edata->detail != NULL && edata->message != NULL &&
-		strncmp(edata->message, "add-on code ", 12) == 0)
+		edata->table_name == NULL && edata->detail != NULL)
 	{
+		/* a rule's violation on a shard ends its detail with the fields */
 		const char *fields = strstr(edata->detail, " " FIELDS_PREFIX "\"");
 
 		if (fields != NULL)
@@ -338,7 +342,7 @@ guard_emit_log(ErrorData *edata)
 			char	   *table = schema && *p == '.' ? next_quoted(&p) : NULL;
 			char	   *constraint = table ? next_quoted(&p) : NULL;
 
-			if (constraint)
+			if (constraint && strcmp(p, ".") == 0)
 			{
 				edata->schema_name = schema;
 				edata->table_name = table;

@@ -6,7 +6,7 @@
 
 #include "fmgr.h"
 
-#include "addon_trigger.h"
+#include "rule_trigger.h"
 #include "citus_guard.h"
 #include "partition_set.h"
 #include "rule_info.h"
@@ -35,7 +35,7 @@ void
 _PG_init(void)
 {
 	rules_cache_init();
-	addon_trigger_init();
+	rule_trigger_init();
 	citus_guard_init();
 	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
 }

@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "rule_info.h"
+#include "rule_kind.h"
 #include "rule_validate.h"
 
 #include "access/heapam.h"
@@ -51,7 +52,7 @@ relation_of(RangeVar *rv)
  * cloned from above), or NULL.
  */
 static char *
-rule_enforced_on(Oid relid)
+rule_enforced_on(Oid relid, const RuleKind **kind)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TriggerDesc *trigdesc = rel->trigdesc;
@@ -61,7 +62,7 @@ rule_enforced_on(Oid relid)
 	{
 		Trigger    *trigger = &trigdesc->triggers[i];
 
-		if (rule_trigger_function(trigger->tgfoid))
+		if ((*kind = rule_kind_of_trigger_function(trigger->tgfoid)) != NULL)
 			rulename = pstrdup(trigger->tgnargs > 0 && trigger->tgargs[0][0] != '\0'
 							   ? trigger->tgargs[0] : trigger->tgname);
 	}
@@ -79,6 +80,7 @@ static void
 refuse_foreign_partition(Oid parent, Oid child, const char *childname)
 {
 	char	   *rulename;
+	const RuleKind *kind;
 	Oid			foreign = InvalidOid;
 	Relation	prel;
 
@@ -96,15 +98,16 @@ refuse_foreign_partition(Oid parent, Oid child, const char *childname)
 			return;
 		childname = get_rel_name(foreign);
 	}
-	if (!OidIsValid(parent) || (rulename = rule_enforced_on(parent)) == NULL)
+	if (!OidIsValid(parent) || (rulename = rule_enforced_on(parent, &kind)) == NULL)
 		return;
 	prel = table_open(parent, AccessShareLock);
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("foreign table \"%s\" cannot become a partition of \"%s\", which enforces add-on rule \"%s\"",
-					childname, RelationGetRelationName(prel), rulename),
+			 errmsg("foreign table \"%s\" cannot become a partition of \"%s\", which enforces %s rule \"%s\"",
+					childname, RelationGetRelationName(prel), kind->name, rulename),
 			 errdetail("PostgreSQL fires no constraint trigger on a foreign table, so lines written to it would not be checked."),
-			 errhint("Keep those lines in a regular table, or drop the rule first: SELECT cpt_rules.drop_addon_rule(...);"),
+			 errhint("Keep those lines in a regular table, or drop the rule first: SELECT %s(...);",
+					 kind->drop_function),
 			 errtableconstraint(prel, rulename)));
 }
 
@@ -147,7 +150,9 @@ guard_alter_table(AlterTableStmt *stmt, bool at_start)
 					refuse_foreign_partition(relid, relation_of(((PartitionCmd *) cmd->def)->name), NULL);
 				else
 				{
-					if (rule_enforced_on(relid) != NULL)
+					const RuleKind *kind;
+
+					if (rule_enforced_on(relid, &kind) != NULL)
 						lock_tree_against_writers(relid);
 					rule_check_ddl("attach", relid, relation_of(((PartitionCmd *) cmd->def)->name), NIL);
 				}

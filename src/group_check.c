@@ -1,6 +1,6 @@
 /*
  * group_check.c
- *		Read a group of claim lines with row locks, for the add-on rule.
+ *		Read a group of claim lines with row locks, for any kind of rule.
  *
  * A group is read from each relation the rule's RuleInfo lists (the
  * trigger's own relation first), through the index that serves the rule
@@ -14,10 +14,11 @@
  * transaction snapshot.
  *
  * Locks.  Like a foreign key check, the check share-locks the lines it
- * relies on: the primary that satisfies an add-on.  A concurrent
- * transaction then cannot delete or recode that primary until we commit,
- * and one that removes a primary first makes us wait and then read the
- * group again (READ COMMITTED) or fail to serialize (the stricter levels).
+ * relies on (for the add-on rule, the primary that satisfies an add-on).
+ * A concurrent transaction then cannot delete or recode that line until
+ * we commit, and one that removes such a line first makes us wait and then
+ * read the group again (READ COMMITTED) or fail to serialize (the stricter
+ * levels).
  * Lines written by this transaction need no lock: no other transaction can
  * change them before we commit.  Row locks live in the tuples, so a bulk
  * load of any size cannot exhaust the shared lock table.
@@ -228,28 +229,27 @@ lock_line(const RuleInfo *info, Relation trel, ItemPointer tid, Snapshot snapsho
 	return false;				/* keep compiler quiet */
 }
 
-/* ---------- one eligible primary ---------- */
+/* ---------- one line the arriving line needs ---------- */
 
-typedef struct FindPrimary
+typedef struct FindLine
 {
 	RuleInfo   *info;
-	const AddonRule *rule;
-	bool		any_listed;
-	DateADT		on_date;
-} FindPrimary;
+	LineTest	test;
+	void	   *test_arg;
+} FindLine;
 
 static VisitResult
-find_primary_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
+find_line_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
 				   Snapshot snapshot)
 {
-	FindPrimary *fp = arg;
+	FindLine *fp = arg;
 	CptCode		code;
 	bool		code_isnull;
 	DateADT		date;
 	bool		date_isnull;
 
 	line_code_date(rule_target(fp->info, t), slot, &code, &code_isnull, &date, &date_isnull);
-	if (code_isnull || !rules_primary_eligible(fp->rule, fp->any_listed, code, fp->on_date))
+	if (code_isnull || !fp->test(fp->test_arg, code, date, date_isnull))
 		return VISIT_CONTINUE;
 	if (line_is_ours(slot) || lock_line(fp->info, trel, &slot->tts_tid, snapshot))
 		return VISIT_STOP;
@@ -261,7 +261,7 @@ find_primary_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
  * against the table, then the table itself.
  */
 static VisitResult
-find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *values,
+find_line_unindexed(FindLine *fp, Relation trel, int t, const Datum *values,
 					   const bool *isnull, Snapshot snapshot)
 {
 	GroupMap   *map = group_map_for(fp->info, t, trel);
@@ -277,9 +277,8 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
 		for (int i = 0; i < n && !found; i++)
 		{
 			ItemPointerData tid = lines[i].tid;
-			DateADT		on_date = fp->on_date;
 
-			if (!rules_primary_eligible(fp->rule, fp->any_listed, lines[i].code, on_date))
+			if (!fp->test(fp->test_arg, lines[i].code, lines[i].date, lines[i].date_isnull))
 				continue;
 			if (lines[i].ours)
 			{
@@ -295,7 +294,7 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
 		if (found)
 			return VISIT_STOP;
 	}
-	result = scan_group(fp->info, trel, t, values, isnull, snapshot, find_primary_visit, fp);
+	result = scan_group(fp->info, trel, t, values, isnull, snapshot, find_line_visit, fp);
 	if (map != NULL && result != VISIT_CONTINUE)
 		group_map_stale(map);
 	return result;
@@ -309,7 +308,7 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
 
 /*
  * After this many misses in a row on a relation, probe only one check in
- * NEIGHBOUR_PROBE_RETRY, until a probe finds a primary again: where claims
+ * NEIGHBOUR_PROBE_RETRY, until a probe finds a line again: where claims
  * are stored apart, a miss costs two or three line fetches for nothing.
  */
 #define NEIGHBOUR_PROBE_MISSES	16
@@ -323,7 +322,7 @@ find_primary_unindexed(FindPrimary *fp, Relation trel, int t, const Datum *value
  * costs a few lines, and the caller's scan then decides.
  */
 static VisitResult
-probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
+probe_neighbours(FindLine *fp, Relation rel, ItemPointer near,
 				 const Datum *values, const bool *isnull, Snapshot snapshot)
 {
 	BlockNumber block = ItemPointerGetBlockNumber(near);
@@ -336,7 +335,7 @@ probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
 	slot = table_slot_create(rel, NULL);
 	for (int step = -1; step <= 1 && result == VISIT_CONTINUE; step += 2)
 	{
-		/* the line itself is left to the index scan, as a primary of itself */
+		/* the line itself is left to the index scan, which may need it */
 		int			off = start + step;
 
 		for (int n = 0; n < NEIGHBOUR_PROBE_LINES && off >= FirstOffsetNumber &&
@@ -351,7 +350,7 @@ probe_neighbours(FindPrimary *fp, Relation rel, ItemPointer near,
 				break;
 			if (!group_values_match(fp->info, rule_target(fp->info, 0), slot, values, isnull))
 				break;
-			result = find_primary_visit(fp, rel, 0, slot, snapshot);
+			result = find_line_visit(fp, rel, 0, slot, snapshot);
 			ExecClearTuple(slot);
 		}
 	}
@@ -374,18 +373,16 @@ probe_worth_trying(RuleInfo *info, Relation rel, ItemPointer near)
 }
 
 ProbeResult
-group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
-				   const bool *isnull, const AddonRule *rule, DateADT on_date,
-				   ItemPointer near)
+group_find_line(RuleInfo *info, Relation rel, const Datum *values,
+				const bool *isnull, LineTest test, void *test_arg, ItemPointer near)
 {
-	FindPrimary fp;
+	FindLine fp;
 	bool		probe = probe_worth_trying(info, rel, near);
 
 	Assert(rule_target_relid(info, 0) == RelationGetRelid(rel));
 	fp.info = info;
-	fp.rule = rule;
-	fp.on_date = on_date;
-	fp.any_listed = rules_addon_needs_listed(rule, on_date);
+	fp.test = test;
+	fp.test_arg = test_arg;
 
 	for (;;)
 	{
@@ -406,10 +403,10 @@ group_find_primary(RuleInfo *info, Relation rel, const Datum *values,
 				return PROBE_STALE;
 			}
 			if (!OidIsValid(rule_target(info, t)->indexoid))
-				result = find_primary_unindexed(&fp, trel, t, values, isnull, snapshot);
+				result = find_line_unindexed(&fp, trel, t, values, isnull, snapshot);
 			else
 				result = scan_group(info, trel, t, values, isnull, snapshot,
-									find_primary_visit, &fp);
+									find_line_visit, &fp);
 			close_target(trel, rel);
 		}
 		UnregisterSnapshot(snapshot);
@@ -511,11 +508,9 @@ group_check_all(RuleInfo *info, Relation rel, const Datum *values,
 		locked = palloc0(sizeof(bool) * Max(lines->nlines, 1));
 		for (int i = 0; i < lines->nlines && !restart; i++)
 		{
-			int			j = rules_line_primary(i, lines->nlines, lines->codes,
-											   lines->code_isnull, lines->dates,
-											   lines->date_isnull);
+			int			j = info->kind->judge_line(lines, i);
 
-			if (j == RULES_LINE_VIOLATES)
+			if (j == RULE_LINE_VIOLATES)
 			{
 				*violating = i;
 				break;

@@ -1,7 +1,7 @@
 /*
  * group_check.h
- *		Reading a group of claim lines for the add-on rule, with the row
- *		locks that keep the answer true until commit.
+ *		Reading a group of claim lines for a rule, with the row locks that
+ *		keep the answer true until commit.
  */
 #ifndef GROUP_CHECK_H
 #define GROUP_CHECK_H
@@ -10,15 +10,8 @@
 
 #include "cpt_code.h"
 #include "rule_info.h"
-#include "rules_cache.h"
+#include "rule_kind.h"
 #include "utils/date.h"
-
-typedef enum ProbeResult
-{
-	PROBE_FOUND,				/* the rule holds, and is locked in */
-	PROBE_NONE,					/* no eligible primary */
-	PROBE_STALE					/* the RuleInfo went stale: get it again */
-} ProbeResult;
 
 /* The lines of one group, as the rule needs them. */
 typedef struct GroupLines
@@ -34,21 +27,24 @@ typedef struct GroupLines
 	bool	   *ours;			/* written by this transaction */
 } GroupLines;
 
-/*
- * Find one line of the group that is an eligible primary for an add-on
- * under rule on on_date, stopping at the first found, which is then
- * share-locked.  The lines stored next to "near" (the add-on line, in rel)
- * are looked at first, then the trigger's own relation, then the others.
- */
-extern ProbeResult group_find_primary(RuleInfo *info, Relation rel,
-									  const Datum *values, const bool *isnull,
-									  const AddonRule *rule, DateADT on_date,
-									  ItemPointer near);
+/* Is a line of this code (never NULL) and date what the caller looks for? */
+typedef bool (*LineTest) (void *arg, CptCode code, DateADT date, bool date_isnull);
 
 /*
- * Read the whole group and judge every add-on in it, locking the primary
- * each one relies on.  *violating is the index of an add-on line without
- * one, or -1.
+ * Find one line of the group that passes test, stopping at the first
+ * found, which is then share-locked: PROBE_FOUND, PROBE_NONE or
+ * PROBE_STALE.  The lines stored next to "near" (the arriving line, in rel)
+ * are looked at first, then the trigger's own relation, then the others
+ * nearest first.
+ */
+extern ProbeResult group_find_line(RuleInfo *info, Relation rel,
+								   const Datum *values, const bool *isnull,
+								   LineTest test, void *test_arg, ItemPointer near);
+
+/*
+ * Read the whole group and judge every line in it with the rule's kind,
+ * locking the line each one relies on.  *violating is the index of a line
+ * that breaks the rule, or -1.
  */
 extern ProbeResult group_check_all(RuleInfo *info, Relation rel,
 								   const Datum *values, const bool *isnull,

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "group_map.h"
+#include "rule_kind.h"
 
 #include "access/sysattr.h"
 #include "access/tableam.h"
@@ -203,7 +204,7 @@ build(GroupMap *map, RuleInfo *info, int t, Relation trel)
 			CHECK_FOR_INTERRUPTS();
 			if (!slot_code(target, slot, &line))
 				continue;
-			if (pass == 1 && !rules_is_addon(line.code, line.date_isnull ? RULES_ANY_DATE : line.date))
+			if (pass == 1 && !info->kind->line_may_break(line.code, line.date, line.date_isnull))
 				continue;
 			slot_group(info, target, slot, values, isnull);
 			hash = group_hash(map, info, values, isnull);

@@ -4,10 +4,11 @@
  *		counterpart of RI_Initial_Check's), and read so that row security
  *		hides no line from the checks.
  *
- * Only groups holding an add-on can break the rule: the query finds those
- * first, then judges each group once with the same rule as the trigger
- * (cpt_rules.violating_lines).  Groups with a NULL key column cannot be
- * joined on, so they are judged apart.
+ * Only some groups can break a rule (for the add-on rule, those holding an
+ * add-on): the query finds those first, by the kind's condition, then
+ * judges each group once with the same rule as the trigger, by the kind's
+ * SQL function.  Groups with a NULL key column cannot be joined on, so
+ * they are judged apart.
  *
  * cpt_rules.addon_rule_violations() runs it as its caller, and sees what
  * the caller may see.  A policy that hides add-on lines, forced on the owner
@@ -108,7 +109,8 @@ extension_schema(void)
 }
 
 char *
-audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of, List *excluding)
+audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
+			List *excluding)
 {
 	const char *ext = extension_schema();
 	const char *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
@@ -166,8 +168,7 @@ audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of, List *excl
 					 "WITH lines AS ("
 					 " SELECT %s, t.%s::%s.cpt_code AS code__, %s AS dos__, %s AS tab__, t.ctid AS tid__"
 					 "   FROM %s t"
-					 "  WHERE (%s) IN (SELECT %s FROM %s t"
-					 "                  WHERE t.%s IS NOT NULL AND %s.is_addon(t.%s) AND %s)"
+					 "  WHERE (%s) IN (SELECT %s FROM %s t WHERE %s AND %s)"
 					 "    AND %s"
 					 " UNION ALL"
 					 " SELECT %s, t.%s::%s.cpt_code, %s, %s, t.ctid"
@@ -179,18 +180,18 @@ audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of, List *excl
 					 "   FROM lines l GROUP BY %s"
 					 ")"
 					 " SELECT %s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]"
-					 "   FROM groups g, pg_catalog.unnest(cpt_rules.violating_lines(g.codes, g.dates)) i"
+					 "   FROM groups g, pg_catalog.unnest(%s(g.codes, g.dates)) i"
 					 "  ORDER BY 1, 2",
 					 tcols, code, ext, date, tab,
 					 table,
 					 tcols, tcols, table,
-					 code, ext, code, where.data,
+					 kind->audit_candidate(ext, code), where.data,
 					 where.data,
 					 tcols, code, ext, date, tab,
 					 table,
 					 anynull, where.data,
 					 lcols, lcols,
-					 key);
+					 key, kind->audit_judge);
 	return q.data;
 }
 
@@ -208,11 +209,11 @@ relation_owner(Oid relid)
 }
 
 void
-audit_read_unfiltered(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
-					  List *excluding, Tuplestorestate *store, TupleDesc desc,
-					  AuditSummary *summary)
+audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
+					  Oid only_groups_of, List *excluding, Tuplestorestate *store,
+					  TupleDesc desc, AuditSummary *summary)
 {
-	char	   *query = audit_query(tbl, cols, only_groups_of, excluding);
+	char	   *query = audit_query(kind, tbl, cols, only_groups_of, excluding);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
@@ -275,7 +276,7 @@ audit_read_unfiltered(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
 			MemoryContext old = MemoryContextSwitchTo(callercxt);
 
 			summary->group_key[summary->nexamples] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
-			summary->addon[summary->nexamples] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
+			summary->code[summary->nexamples] = SPI_getvalue(tup, SPI_tuptable->tupdesc, 2);
 			summary->nexamples++;
 			MemoryContextSwitchTo(old);
 		}
@@ -318,7 +319,7 @@ cpt_audit_query(PG_FUNCTION_ARGS)
 				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
 	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
 							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &cols);
-	PG_RETURN_TEXT_P(cstring_to_text(audit_query(PG_GETARG_OID(0), &cols,
+	PG_RETURN_TEXT_P(cstring_to_text(audit_query(&addon_rule_kind, PG_GETARG_OID(0), &cols,
 												 PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
 												 PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)))));
 }
@@ -344,7 +345,7 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
-	audit_read_unfiltered(PG_GETARG_OID(0), &cols,
+	audit_read_unfiltered(&addon_rule_kind, PG_GETARG_OID(0), &cols,
 						  PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
 						  PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)),
 						  rsinfo->setResult, rsinfo->setDesc, NULL);

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "rule_index.h"
+#include "rule_kind.h"
 
 #include "nodes/pg_list.h"
 #include "utils/array.h"
@@ -22,19 +23,20 @@ typedef struct AuditSummary
 {
 	int64		count;
 	int			nexamples;
-	char	   *addon[AUDIT_MAX_EXAMPLES];		/* the add-on code */
+	char	   *code[AUDIT_MAX_EXAMPLES];		/* the code of a line that breaks it */
 	char	   *group_key[AUDIT_MAX_EXAMPLES];	/* the group, as jsonb text */
 } AuditSummary;
 
 /*
- * The audit query of a rule with columns cols on tbl (and its partitions),
+ * The audit query of a rule of that kind with columns cols on tbl (and its
+ * partitions),
  * limited to the groups with a line in only_groups_of (if valid) and
  * leaving out the lines of the tables in excluding and their partitions.
  * Its rows: group_key jsonb, addon cpt_code, date_of_service date,
  * line_table regclass (NULL for a Citus table: name it), line_ctid tid.
  */
-extern char *audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
-						 List *excluding);
+extern char *audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
+						 Oid only_groups_of, List *excluding);
 
 /*
  * Run it as the checks must: with row security off (as the table's owner,
@@ -42,7 +44,8 @@ extern char *audit_query(Oid tbl, const RuleColumnNames *cols, Oid only_groups_o
  * latest snapshot.  Every row goes into store (if given), and summary (if
  * given) counts them and keeps the first few.
  */
-extern void audit_read_unfiltered(Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
+extern void audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
+								  Oid only_groups_of,
 								  List *excluding, Tuplestorestate *store, TupleDesc desc,
 								  AuditSummary *summary);
 

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "rule_binding.h"
+#include "rule_kind.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -91,11 +92,7 @@ cpt_code_type_changed(uint32 hashvalue)
 bool
 rule_trigger_function(Oid fn)
 {
-	char	   *fname = get_func_name(fn);
-	char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
-
-	return fname && nspname && strcmp(fname, "addon_rule_trigger") == 0 &&
-		strcmp(nspname, RULES_SCHEMA) == 0;
+	return rule_kind_of_trigger_function(fn) != NULL;
 }
 
 /* ---------- binding the columns ---------- */
@@ -132,17 +129,17 @@ marker_arg_column(Node *arg, int want_varno, bool null_ok, const char *tgname, O
 typedef struct MarkerRole
 {
 	const char *role;
-	const char *marker;
 	int			stride;			/* 2: (OLD, NEW) pairs */
 	int			varno;			/* the row of a single column */
 	bool		arrivals;
 	bool		departures;
 } MarkerRole;
 
+/* by RULE_ROLE_* */
 static const MarkerRole marker_roles[] = {
-	{"arriving", RULE_MARK_ARRIVING, 1, PRS2_NEW_VARNO, true, false},
-	{"moving", RULE_MARK_MOVING, 2, PRS2_NEW_VARNO, true, true},
-	{"leaving", RULE_MARK_LEAVING, 1, PRS2_OLD_VARNO, false, true},
+	{"arriving", 1, PRS2_NEW_VARNO, true, false},
+	{"moving", 2, PRS2_NEW_VARNO, true, true},
+	{"leaving", 1, PRS2_OLD_VARNO, false, true},
 };
 
 int
@@ -171,14 +168,19 @@ append_column(StringInfo buf, const MarkerRole *m, const char *column, bool firs
 }
 
 char *
-rule_marker_call(const char *role, const char *code, const char *date, int ngroup, char **groups)
+rule_marker_call(const RuleKind *kind, const char *role, const char *code, const char *date,
+				 int ngroup, char **groups)
 {
 	const MarkerRole *m = NULL;
+	const char *marker = NULL;
 	StringInfoData buf;
 
 	for (size_t i = 0; i < lengthof(marker_roles); i++)
 		if (strcmp(marker_roles[i].role, role) == 0)
+		{
 			m = &marker_roles[i];
+			marker = kind->markers[i];
+		}
 	if (m == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -189,7 +191,7 @@ rule_marker_call(const char *role, const char *code, const char *date, int ngrou
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "%s.%s(", RULES_SCHEMA, m->marker);
+	appendStringInfo(&buf, "%s.%s(", RULES_SCHEMA, marker);
 	StaticAssertStmt(RULE_ARG_CODE == 0 && RULE_ARG_DATE == 1 && RULE_ARG_GROUPS == 2,
 					 "the columns are written in argument order");
 	append_column(&buf, m, code, true);
@@ -210,7 +212,9 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	char	   *nspname;
 	List	   *args;
 	int			ncols;
-	const MarkerRole *m = NULL;
+	const MarkerRole *m;
+	const RuleKind *kind;
+	int			role;
 
 	if (tgqual == NULL)
 		return false;
@@ -222,11 +226,11 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	fname = get_func_name(fexpr->funcid);
 	if (nspname == NULL || fname == NULL || strcmp(nspname, RULES_SCHEMA) != 0)
 		return false;
-	for (size_t i = 0; i < lengthof(marker_roles); i++)
-		if (strcmp(marker_roles[i].marker, fname) == 0)
-			m = &marker_roles[i];
-	if (m == NULL)
+	kind = rule_kind_of_marker(fname, &role);
+	if (kind == NULL)
 		return false;
+	m = &marker_roles[role];
+	out->kind = kind;
 
 	out->arrivals = m->arrivals;
 	out->departures = m->departures;
@@ -315,6 +319,7 @@ rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
 		size_t		len = strlen(tgname);
 
 		bind_by_name(nargs, args, tgname, tgtype, relid, out);
+		out->kind = &addon_rule_kind;	/* the only kind 1.1 had */
 		out->by_name = true;
 		namestrcpy(&out->rulename, tgname);
 		/* 1.1 named its triggers <rule>_addon and <rule>_primary */

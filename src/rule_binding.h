@@ -9,21 +9,24 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+
+struct RuleKind;
 #include "utils/relcache.h"
 
 #define MAX_GROUP_COLUMNS 8
 
 /*
  * The WHEN-clause functions that mark a rule's triggers and bind its
- * columns, one per role of a trigger in its rule.  Their arguments are the
- * code column, the date-of-service column (a NULL::date constant for a rule
- * without one), then 1 to MAX_GROUP_COLUMNS group columns; the "moving"
- * marker takes each of them as an (OLD, NEW) pair.  rule_marker_call()
- * writes such a call, bind_rule() reads it back, and the markers check it.
+ * columns, one per role of a trigger in its rule, named by the rule's kind
+ * (rule_kind.h).  Their arguments are the code column, the date-of-service
+ * column (a NULL::date constant for a rule without one), then 1 to
+ * MAX_GROUP_COLUMNS group columns; the "moving" marker takes each of them
+ * as an (OLD, NEW) pair.  rule_marker_call() writes such a call,
+ * rule_bind() reads it back, and the markers check it.
  */
-#define RULE_MARK_ARRIVING	"addon_rule_arriving"
-#define RULE_MARK_MOVING	"addon_rule_moving"
-#define RULE_MARK_LEAVING	"addon_rule_leaving"
+#define RULE_ROLE_ARRIVING	0
+#define RULE_ROLE_MOVING	1
+#define RULE_ROLE_LEAVING	2
 
 #define RULE_ARG_CODE		0
 #define RULE_ARG_DATE		1
@@ -34,13 +37,15 @@ extern int	rule_marker_columns(int nargs, int stride);
 
 /*
  * The WHEN clause of the trigger of that role ("arriving", "moving",
- * "leaving") for those columns (date NULL when there is none).
+ * "leaving") of a rule of that kind, for those columns (date NULL when
+ * there is none).
  */
-extern char *rule_marker_call(const char *role, const char *code, const char *date,
-							  int ngroup, char **groups);
+extern char *rule_marker_call(const struct RuleKind *kind, const char *role, const char *code,
+							  const char *date, int ngroup, char **groups);
 
 typedef struct BoundRule
 {
+	const struct RuleKind *kind;
 	NameData	rulename;
 	bool		arrivals;		/* a line arriving in a group */
 	bool		departures;		/* a line leaving a group */
@@ -75,7 +80,7 @@ extern Oid	cpt_code_type_oid(void);
  */
 extern bool cpt_code_type_changed(uint32 hashvalue);
 
-/* Is this function the rule's constraint trigger, cpt_rules.addon_rule_trigger()? */
+/* Is this function the constraint trigger of a kind of rule? */
 extern bool rule_trigger_function(Oid fn);
 
 #endif							/* RULE_BINDING_H */

@@ -15,6 +15,7 @@
 
 #include "rule_info.h"
 #include "citus_meta.h"
+#include "rule_kind.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -101,8 +102,9 @@ check_shard_distribution(Oid logical, Relation shard, const BoundRule *b, const 
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("add-on rule \"%s\" cannot be checked on table \"%s\": it is distributed by %s, not by a group column",
-					NameStr(b->rulename), get_rel_name(logical), column ? quote_identifier(column) : "no column"),
+			 errmsg("%s rule \"%s\" cannot be checked on table \"%s\": it is distributed by %s, not by a group column",
+					b->kind->name, NameStr(b->rulename), get_rel_name(logical),
+					column ? quote_identifier(column) : "no column"),
 			 errdetail("Each shard checks the groups it holds; a group whose lines lie on several shards cannot be judged."),
 			 errhint("Distribute the table by one of the rule's group columns, e.g. SELECT alter_distributed_table('%s', distribution_column := '%s');",
 					 get_rel_name(logical),
@@ -183,6 +185,7 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 			  trigger->tgtype, RelationGetRelid(rel), &b);
 	rule_check_column_types(rel, &b);
 
+	info->kind = b.kind;
 	info->relid = RelationGetRelid(rel);
 	info->rootid = rule_root(trigger->tgoid, rel);
 	info->shard_of = rel->rd_rel->relispartition ? InvalidOid : citus_shard_table(rel);

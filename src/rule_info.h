@@ -25,6 +25,7 @@ typedef struct RuleInfo
 	dlist_node	valid_link;		/* in the list of valid entries */
 	MemoryContext cxt;
 
+	const struct RuleKind *kind;	/* what the rule checks (rule_kind.h) */
 	Oid			relid;			/* the relation the trigger fires on */
 	Oid			rootid;			/* the relation the rule was attached to */
 	Oid			shard_of;		/* on Citus, the distributed table of a shard */

@@ -1,6 +1,6 @@
 /*
  * rule_markers.c
- *		The functions in the WHEN clauses of a rule's triggers.
+ *		The functions in the WHEN clauses of an add-on rule's triggers.
  *
  * They decide which row events are queued at all (an ordinary line queues
  * nothing), and their arguments are how a trigger names its columns, laid
@@ -16,6 +16,7 @@
 
 #include "cpt_code.h"
 #include "rule_info.h"
+#include "rule_kind.h"
 #include "rules_cache.h"
 
 /* a column of the type, or of a domain over it (looked up only then) */
@@ -53,7 +54,7 @@ addon_rule_arriving(PG_FUNCTION_ARGS)
 {
 	DateADT		on_date = RULES_ANY_DATE;
 
-	check_marker_call(fcinfo, RULE_MARK_ARRIVING, 1);
+	check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_ARRIVING], 1);
 	fcinfo->flinfo->fn_extra = fcinfo->flinfo;	/* checked */
 	if (PG_ARGISNULL(RULE_ARG_CODE))
 		PG_RETURN_BOOL(false);
@@ -69,7 +70,7 @@ PG_FUNCTION_INFO_V1(addon_rule_leaving);
 Datum
 addon_rule_leaving(PG_FUNCTION_ARGS)
 {
-	check_marker_call(fcinfo, RULE_MARK_LEAVING, 1);
+	check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_LEAVING], 1);
 	fcinfo->flinfo->fn_extra = fcinfo->flinfo;
 	/* a line without a code was nobody's primary */
 	PG_RETURN_BOOL(!PG_ARGISNULL(RULE_ARG_CODE));
@@ -91,7 +92,7 @@ addon_rule_moving(PG_FUNCTION_ARGS)
 
 	if (types == NULL)
 	{
-		check_marker_call(fcinfo, RULE_MARK_MOVING, 2);
+		check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_MOVING], 2);
 		types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairTypes));
 		types->nargs = PG_NARGS();
 		for (int i = 0; i < types->nargs; i++)
@@ -101,7 +102,7 @@ addon_rule_moving(PG_FUNCTION_ARGS)
 			if (i % 2 == 1 && t != get_fn_expr_argtype(fcinfo->flinfo, i - 1))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("%s() compares values of different types", RULE_MARK_MOVING)));
+						 errmsg("%s() compares values of different types", addon_rule_kind.markers[RULE_ROLE_MOVING])));
 			get_typlenbyval(t, &types->typlen[i], &types->typbyval[i]);
 		}
 		fcinfo->flinfo->fn_extra = types;

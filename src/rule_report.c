@@ -14,7 +14,7 @@
 
 #include "rule_report.h"
 #include "citus_guard.h"
-#include "rules_cache.h"
+#include "rule_kind.h"
 
 #include "access/relation.h"
 #include "access/htup_details.h"
@@ -28,8 +28,6 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
-
-#define MAX_PRIMARIES_IN_HINT 12
 
 char *
 rule_relation_text(Oid relid)
@@ -107,89 +105,35 @@ format_group_key(Relation rel, const RuleInfo *info, const Datum *values,
 	return psprintf("(%s)=(%s)", names.data, vals.data);
 }
 
-static char *
-eligible_primaries_text(const AddonRule *rule, DateADT on_date, int *count)
-{
-	StringInfoData buf;
-	int			shown = 0;
-	CptCode		last = RULES_EMPTY_SLOT;
-
-	initStringInfo(&buf);
-	*count = 0;
-	for (int i = 0; i < rule->nprimaries; i++)
-	{
-		const PrimaryRule *p = &rule->primaries[i];
-		char		code[6];
-
-		if (p->primary == last || !rules_pairing_valid(rule, p->primary, on_date))
-			continue;
-		last = p->primary;
-		(*count)++;
-		if (shown >= MAX_PRIMARIES_IN_HINT)
-			continue;
-		cpt_code_to_cstring(p->primary, code);
-		appendStringInfo(&buf, "%s%s", shown++ ? ", " : "", code);
-	}
-	if (*count > shown)
-		appendStringInfo(&buf, " and %d more", *count - shown);
-	return buf.data;
-}
-
 /*
  * The error names the table the rule was attached to (the partitioned
  * table, not the partition; on Citus the distributed table, not the shard)
  * and the rule, as a foreign key violation names its table and constraint.
+ * The kind words it.
  */
 void
 rule_report_group(const RuleInfo *info, Relation rel, const Datum *values,
-				  const bool *isnull, CptCode addon, bool has_date, DateADT on_date)
+				  const bool *isnull, CptCode code, bool has_date, DateADT date)
 {
-	const AddonRule *rule = rules_lookup_addon(addon);
 	Oid			named = OidIsValid(info->shard_of) ? info->shard_of : info->rootid;
-	Relation	root = named == RelationGetRelid(rel) ? rel
-		: relation_open(named, AccessShareLock);
-	const char *shard_fields = OidIsValid(info->shard_of)
-		? psprintf(" %s", citus_guard_fields(root, NameStr(info->rulename))) : "";
-	char		code[6];
-	char	   *as_of = "";
-	int			count;
-	char	   *primaries;
+	GroupViolation v;
 
-	if (!may_read_rule_columns(rel, info))
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("an add-on code has no eligible primary code in its group of table \"%s\"",
-						RelationGetRelationName(root)),
-				 errdetail("Add-on codes may only be billed with an eligible primary procedure in the same group; "
-						   "constraint \"%s\"; the codes and the group are shown only to a user who may read "
-						   "the rule's columns.%s", NameStr(info->rulename), shard_fields),
-				 errtableconstraint(root, NameStr(info->rulename))));
-
-	cpt_code_to_cstring(addon, code);
-	if (has_date)
-		as_of = psprintf(" on %s", DatumGetCString(DirectFunctionCall1(date_out,
-																		DateADTGetDatum(on_date))));
-	primaries = eligible_primaries_text(rule, has_date ? on_date : RULES_ANY_DATE, &count);
-
-	ereport(ERROR,
-			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("add-on code %s has no eligible primary code in group %s of table \"%s\"",
-					code, format_group_key(rel, info, values, isnull), RelationGetRelationName(root)),
-			 errdetail("Add-on code %s (AOC type %d) may only be billed with an eligible primary "
-					   "procedure in the same group%s; constraint \"%s\".%s",
-					   code, rule->aoc_type, as_of, NameStr(info->rulename), shard_fields),
-			 count > 0
-			 ? errhint("Add a line with one of its eligible primary codes: %s.", primaries)
-			 : rule->aoc_type == 2
-			 ? errhint("Type 2 add-on codes without payer-defined primaries need a line that is not an add-on code.")
-			 : errhint("No primary code is eligible for it%s; see cpt_rules.aoc_edit.", as_of),
-			 errtableconstraint(root, NameStr(info->rulename))));
-	pg_unreachable();
+	v.table = named == RelationGetRelid(rel) ? rel : relation_open(named, AccessShareLock);
+	v.rulename = NameStr(info->rulename);
+	v.show_values = may_read_rule_columns(rel, info);
+	v.group_key = v.show_values ? format_group_key(rel, info, values, isnull) : NULL;
+	v.detail_suffix = OidIsValid(info->shard_of)
+		? psprintf(" %s", citus_guard_fields(v.table, v.rulename)) : "";
+	v.code = code;
+	v.has_date = has_date;
+	v.date = date;
+	info->kind->report_group(&v);
+	elog(ERROR, "the %s rule reported no violation", info->kind->name);
 }
 
 /* SELECT * FROM cpt_rules.addon_rule_violations('t', 'code', '{g}', 'dos'); */
 static char *
-audit_call(Oid tbl, const RuleColumnNames *cols)
+audit_call(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols)
 {
 	Datum	   *names = palloc(sizeof(Datum) * cols->ngroup);
 	Oid			out;
@@ -202,7 +146,7 @@ audit_call(Oid tbl, const RuleColumnNames *cols)
 	group_by = OidOutputFunctionCall(out, PointerGetDatum(construct_array(names, cols->ngroup, NAMEOID,
 																		  NAMEDATALEN, false,
 																		  TYPALIGN_CHAR)));
-	return psprintf("SELECT * FROM cpt_rules.addon_rule_violations(%s, %s, %s%s%s);",
+	return psprintf("SELECT * FROM %s(%s, %s, %s%s%s);", kind->audit_function,
 					quote_literal_cstr(rule_relation_text(tbl)),
 					quote_literal_cstr(NameStr(cols->code)), quote_literal_cstr(group_by),
 					cols->has_date ? ", " : "",
@@ -210,8 +154,8 @@ audit_call(Oid tbl, const RuleColumnNames *cols)
 }
 
 void
-rule_report_validation(Oid tbl, const char *rulename, const RuleColumnNames *cols,
-					   const char *what, const AuditSummary *found)
+rule_report_validation(const RuleKind *kind, Oid tbl, const char *rulename,
+					   const RuleColumnNames *cols, const char *what, const AuditSummary *found)
 {
 	StringInfoData examples;
 	char	   *table;
@@ -222,22 +166,23 @@ rule_report_validation(Oid tbl, const char *rulename, const RuleColumnNames *col
 	initStringInfo(&examples);
 	for (int i = 0; i < found->nexamples; i++)
 		appendStringInfo(&examples, "%s%s in group %s", i ? "; " : "",
-						 found->addon[i], found->group_key[i]);
+						 found->code[i], found->group_key[i]);
 	table = rule_relation_text(tbl);
 	rel = relation_open(tbl, AccessShareLock);
 	if (what == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("table %s has " INT64_FORMAT " add-on line(s) without an eligible primary code",
-						table, found->count),
+				 errmsg("table %s has " INT64_FORMAT " %s %s",
+						table, found->count, kind->lines_noun, kind->lines_fault),
 				 errdetail("For example: %s.", examples.data),
-				 errhint("List them with %s", audit_call(tbl, cols)),
+				 errhint("List them with %s", audit_call(kind, tbl, cols)),
 				 errtableconstraint(rel, rulename)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
-			 errmsg("%s would leave " INT64_FORMAT " add-on line(s) of table %s without an eligible primary code",
-					what, found->count, table),
-			 errdetail("Add-on rule \"%s\": for example %s.", rulename, examples.data),
-			 errhint("List them with %s", audit_call(tbl, cols)),
+			 errmsg("%s would leave " INT64_FORMAT " %s of table %s %s",
+					what, found->count, kind->lines_noun, table, kind->lines_fault),
+			 errdetail("%c%s rule \"%s\": for example %s.", pg_toupper((unsigned char) kind->name[0]),
+					   kind->name + 1, rulename, examples.data),
+			 errhint("List them with %s", audit_call(kind, tbl, cols)),
 			 errtableconstraint(rel, rulename)));
 }

@@ -11,6 +11,7 @@
 
 #include "rule_audit.h"
 #include "rule_info.h"
+#include "rule_kind.h"
 
 #include "cpt_code.h"
 #include "utils/date.h"
@@ -18,21 +19,22 @@
 #include "pg_compat.h"
 
 /*
- * A group of rel, as a row's check of info found it: add-on code addon (of
- * date on_date, if has_date) has no eligible primary.  values/isnull are the
- * group's key, in the rule's order.
+ * A group of rel, as a row's check of info found it: the line of this code
+ * (and date, if has_date) breaks the rule.  values/isnull are the group's
+ * key, in the rule's order.  The rule's kind words the error.
  */
 extern cpt_noreturn void rule_report_group(const RuleInfo *info, Relation rel,
 										   const Datum *values, const bool *isnull,
-										   CptCode addon, bool has_date, DateADT on_date);
+										   CptCode code, bool has_date, DateADT date);
 
 /*
- * What a validation of rule rulename (columns cols) on tbl found, if
- * anything: for enforcing the rule (what NULL), or for a statement ("what"
- * would leave ...).
+ * What a validation of rule rulename (of that kind, columns cols) on tbl
+ * found, if anything: for enforcing the rule (what NULL), or for a
+ * statement ("what" would leave ...).
  */
-extern void rule_report_validation(Oid tbl, const char *rulename, const RuleColumnNames *cols,
-								   const char *what, const AuditSummary *found);
+extern void rule_report_validation(const RuleKind *kind, Oid tbl, const char *rulename,
+								   const RuleColumnNames *cols, const char *what,
+								   const AuditSummary *found);
 
 /*
  * A relation's name as the messages write it: qualified unless its schema

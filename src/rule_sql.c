@@ -16,6 +16,7 @@
 #include "utils/rel.h"
 
 #include "rule_info.h"
+#include "rule_kind.h"
 
 static void
 names_from_array(ArrayType *arr, char ***names, int *n)
@@ -39,20 +40,30 @@ names_from_array(ArrayType *arr, char ***names, int *n)
 	}
 }
 
-/* cpt_rules.rule_marker_call(role, code, service_date, group_by): a trigger's WHEN clause */
+/*
+ * cpt_rules.rule_marker_call(role, code, service_date, group_by, kind): a
+ * trigger's WHEN clause
+ */
 PG_FUNCTION_INFO_V1(cpt_rule_marker_call);
 Datum
 cpt_rule_marker_call(PG_FUNCTION_ARGS)
 {
 	char	  **groups;
 	int			n;
+	const RuleKind *kind;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("only the date-of-service column of a rule may be NULL")));
+	kind = rule_kind_by_name(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	if (kind == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a kind of rule", text_to_cstring(PG_GETARG_TEXT_PP(4))),
+				 errhint("The kinds are: add-on.")));
 	names_from_array(PG_GETARG_ARRAYTYPE_P(3), &groups, &n);
-	PG_RETURN_TEXT_P(cstring_to_text(rule_marker_call(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	PG_RETURN_TEXT_P(cstring_to_text(rule_marker_call(kind, text_to_cstring(PG_GETARG_TEXT_PP(0)),
 													  NameStr(*PG_GETARG_NAME(1)),
 													  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)),
 													  n, groups)));

@@ -17,6 +17,7 @@
 #include "rule_audit.h"
 #include "rule_binding.h"
 #include "rule_index.h"
+#include "rule_kind.h"
 #include "rule_report.h"
 
 #include "access/relation.h"
@@ -34,6 +35,7 @@
 /* A rule as attached to a table (its triggers there, clones left out). */
 typedef struct AttachedRule
 {
+	const RuleKind *kind;
 	Oid			table;
 	NameData	rulename;
 	RuleColumnNames cols;
@@ -44,9 +46,10 @@ typedef struct AttachedRule
 } AttachedRule;
 
 static bool
-same_rule(const AttachedRule *r, const NameData *rulename, const RuleColumnNames *cols)
+same_rule(const AttachedRule *r, const RuleKind *kind, const NameData *rulename,
+		  const RuleColumnNames *cols)
 {
-	return strcmp(NameStr(r->rulename), NameStr(*rulename)) == 0 &&
+	return r->kind == kind && strcmp(NameStr(r->rulename), NameStr(*rulename)) == 0 &&
 		memcmp(&r->cols, cols, sizeof(RuleColumnNames)) == 0;
 }
 
@@ -80,11 +83,12 @@ rules_attached_to(Oid relid)
 			cols.groups[g] = TupleDescAttr(desc, b.group_attnos[g] - 1)->attname;
 
 		foreach(lc, rules)
-			if (same_rule(lfirst(lc), &b.rulename, &cols))
+			if (same_rule(lfirst(lc), b.kind, &b.rulename, &cols))
 				r = lfirst(lc);
 		if (r == NULL)
 		{
 			r = palloc0(sizeof(AttachedRule));
+			r->kind = b.kind;
 			r->table = relid;
 			r->rulename = b.rulename;
 			r->cols = cols;
@@ -136,13 +140,13 @@ rules_over(Oid parent)
 }
 
 static void
-validate(Oid tbl, const char *rulename, const RuleColumnNames *cols, const char *what,
-		 Oid only_groups_of, List *excluding)
+validate(const RuleKind *kind, Oid tbl, const char *rulename, const RuleColumnNames *cols,
+		 const char *what, Oid only_groups_of, List *excluding)
 {
 	AuditSummary found;
 
-	audit_read_unfiltered(tbl, cols, only_groups_of, excluding, NULL, NULL, &found);
-	rule_report_validation(tbl, rulename, cols, what, &found);
+	audit_read_unfiltered(kind, tbl, cols, only_groups_of, excluding, NULL, NULL, &found);
+	rule_report_validation(kind, tbl, rulename, cols, what, &found);
 }
 
 /* Run a DDL helper of the extension: cpt_rules.<fn>(table, name or name[]). */
@@ -184,11 +188,15 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 
 	if (strcmp(action, "inherit") == 0)
 	{
-		if (OidIsValid(parent) && rules_attached_to(parent) != NIL)
+		List	   *rules = OidIsValid(parent) ? rules_attached_to(parent) : NIL;
+
+		if (rules != NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("table %s cannot inherit from %s, which enforces an add-on rule",
-							relname_text(child), relname_text(parent)),
+					 errmsg("table %s cannot inherit from %s, which enforces %s %s rule",
+							relname_text(child), relname_text(parent),
+							((AttachedRule *) linitial(rules))->kind->name[0] == 'a' ? "an" : "a",
+							((AttachedRule *) linitial(rules))->kind->name),
 					 errdetail("The rule's triggers would not fire for lines written to the child table."),
 					 errhint("Use declarative partitioning (PARTITION BY ... and PARTITION OF) instead.")));
 		return;
@@ -201,10 +209,10 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 
 			if (!rule_enabled(r))
 				ereport(WARNING,
-						(errmsg("add-on rule \"%s\" on table %s is not enforced: some of its triggers do not fire",
-								NameStr(r->rulename), relname_text(child)),
+						(errmsg("%s rule \"%s\" on table %s is not enforced: some of its triggers do not fire",
+								r->kind->name, NameStr(r->rulename), relname_text(child)),
 						 errhint("Lines written meanwhile are not checked.  Enable it again, validating them: "
-								 "SELECT cpt_rules.enforce_addon_rule(%s, ...);",
+								 "SELECT %s(%s, ...);", r->kind->enforce_function,
 								 quote_literal_cstr(relname_text(child)))));
 		}
 		return;
@@ -234,11 +242,11 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 			continue;
 
 		if (attach)
-			validate(r->table, rulename, &r->cols,
+			validate(r->kind, r->table, rulename, &r->cols,
 					 psprintf("attaching partition %s", relname_text(child)), child, NIL);
 		else if (strcmp(action, "detach") == 0)
 			/* the partition is gone from the tree: judge what is left */
-			validate(r->table, rulename, &r->cols,
+			validate(r->kind, r->table, rulename, &r->cols,
 					 psprintf("detaching partition %s", relname_text(child)), child, NIL);
 		else if (strcmp(action, "drop") == 0 || strcmp(action, "truncate") == 0)
 		{
@@ -250,14 +258,14 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 							 action[0] == 'd' ? "dropping" : "truncating", relname_text(child));
 			if (list_length(gone) > 1)
 				appendStringInfo(&what, " with %d other table(s)", list_length(gone) - 1);
-			validate(r->table, rulename, &r->cols, what.data, child,
+			validate(r->kind, r->table, rulename, &r->cols, what.data, child,
 					 gone != NIL ? gone : list_make1_oid(child));
 		}
 		else if (strcmp(action, "detach concurrently") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot detach partition %s concurrently: add-on rule \"%s\" on %s lets claims span partitions",
-							relname_text(child), rulename, relname_text(r->table)),
+					 errmsg("cannot detach partition %s concurrently: %s rule \"%s\" on %s lets claims span partitions",
+							relname_text(child), r->kind->name, rulename, relname_text(r->table)),
 					 errhint("DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.")));
 	}
 }
@@ -284,19 +292,19 @@ rule_check_column_type_change(Oid relid, const char *column)
 			continue;
 		getTypeOutputInfo(NAMEARRAYOID, &out, &varlena);
 		initStringInfo(&enforce);
-		appendStringInfo(&enforce, "SELECT cpt_rules.enforce_addon_rule(%s, code => %s, group_by => %s",
-						 quote_literal_cstr(table), quote_literal_cstr(NameStr(c->code)),
+		appendStringInfo(&enforce, "SELECT %s(%s, code => %s, group_by => %s",
+						 r->kind->enforce_function, quote_literal_cstr(table), quote_literal_cstr(NameStr(c->code)),
 						 quote_literal_cstr(OidOutputFunctionCall(out, group_names_array(c))));
 		if (c->has_date)
 			appendStringInfo(&enforce, ", service_date => %s", quote_literal_cstr(NameStr(c->date)));
 		appendStringInfo(&enforce, ", constraint_name => %s);", quote_literal_cstr(NameStr(r->rulename)));
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("cannot alter type of column \"%s\" of table %s: add-on rule \"%s\" uses it",
-						column, table, NameStr(r->rulename)),
+				 errmsg("cannot alter type of column \"%s\" of table %s: %s rule \"%s\" uses it",
+						column, table, r->kind->name, NameStr(r->rulename)),
 				 errhint("Drop the rule, alter the column, and enforce the rule again: "
-						 "SELECT cpt_rules.drop_addon_rule(%s, %s); ALTER TABLE %s ALTER COLUMN %s TYPE ...; %s",
-						 quote_literal_cstr(table), quote_literal_cstr(NameStr(r->rulename)), table,
+						 "SELECT %s(%s, %s); ALTER TABLE %s ALTER COLUMN %s TYPE ...; %s",
+						 r->kind->drop_function, quote_literal_cstr(table), quote_literal_cstr(NameStr(r->rulename)), table,
 						 quote_identifier(column), enforce.data)));
 	}
 }
@@ -319,7 +327,7 @@ cpt_validate_rule(PG_FUNCTION_ARGS)
 				 errmsg("only the date-of-service column and the action may be NULL")));
 	audit_columns_from_args(PG_GETARG_NAME(2), PG_GETARG_ARRAYTYPE_P(3),
 							PG_ARGISNULL(4) ? NULL : PG_GETARG_NAME(4), &cols);
-	validate(PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
+	validate(&addon_rule_kind, PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
 			 PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), InvalidOid, NIL);
 	PG_RETURN_VOID();
 }

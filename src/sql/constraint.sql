@@ -36,11 +36,11 @@ COMMENT ON FUNCTION cpt_rules.violating_lines(@extschema@.cpt_code[], date[]) IS
 
 -- What the C code knows about rules, for the SQL below.
 CREATE OR REPLACE FUNCTION cpt_rules.rule_marker_call(role text, code name, service_date name,
-		group_by name[])
+		group_by name[], kind text DEFAULT 'add-on')
 	RETURNS text
 	AS 'MODULE_PATHNAME', 'cpt_rule_marker_call' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION cpt_rules.rule_marker_call(text, name, name, name[]) IS
-	'the WHEN clause of a rule''s trigger of that role (arriving, moving, leaving): the marker function called with the rule''s columns';
+COMMENT ON FUNCTION cpt_rules.rule_marker_call(text, name, name, name[], text) IS
+	'the WHEN clause of the trigger of that role (arriving, moving, leaving) of a rule of that kind: its marker function called with the rule''s columns';
 CREATE OR REPLACE FUNCTION cpt_rules.rule_trigger_columns(trigger oid,
 		OUT rule_name name, OUT role text, OUT code_column name,
 		OUT service_date_column name, OUT group_by name[])

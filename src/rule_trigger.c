@@ -1,33 +1,30 @@
 /*
- * addon_trigger.c
- *		Constraint trigger: every add-on code in a group of claim lines needs
- *		an eligible primary code in the same group.
+ * rule_trigger.c
+ *		The constraint trigger of every kind of rule: a group of claim lines
+ *		must obey the rule whenever a line arrives in it or leaves it.
  *
- * A rule is three constraint triggers, made by cpt_rules.enforce_addon_rule
+ * A rule is three constraint triggers, made by its kind's enforce function
  * (see rule_binding.c for how they name their columns):
- *		<rule>_arriving		AFTER INSERT, for a line that is an add-on
+ *		<rule>_arriving		AFTER INSERT, for a line the kind's marker picks
  *		<rule>_moving		AFTER UPDATE, for a line whose code, date or group
  *							changed, whatever the statement's target list
- *		<rule>_leaving		AFTER DELETE, for a line that may have been a
- *							primary
+ *		<rule>_leaving		AFTER DELETE, for a line that may have mattered
  * Their WHEN clauses see the row as stored, after every BEFORE trigger, so
  * a user's trigger that rewrites a line cannot slip past them.
  *
- * An arriving add-on needs one eligible primary: the check stops at the
- * first it finds.  A leaving line may have been the primary of any add-on
- * of its group, so the whole group is judged.  A group is judged as it is
- * now, not as the event saw it: if no primary is found for an add-on line
- * that has since changed, the whole group decides.
+ * An arriving line is first checked the kind's own quick way (for the
+ * add-on rule: one eligible primary, the first found).  Otherwise, and for
+ * a leaving line that mattered, the whole group is judged as it is now, not
+ * as the event saw it.
  */
 #include "postgres.h"
 
-#include "addon_trigger.h"
+#include "rule_trigger.h"
 #include "citus_guard.h"
 #include "group_check.h"
 #include "group_map.h"
 #include "rule_info.h"
 #include "rule_report.h"
-#include "rules_cache.h"
 
 #include "access/relation.h"
 #include "commands/trigger.h"
@@ -36,13 +33,14 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 
 #include "pg_compat.h"
 
 
 void
-addon_trigger_init(void)
+rule_trigger_init(void)
 {
 	rule_info_init();
 	group_map_init();
@@ -69,73 +67,33 @@ check_whole_group(RuleInfo *info, Relation rel, const Datum *values, const bool 
 	return result;
 }
 
-/* A line arrived in its group: if it is an add-on, it needs a primary. */
+/* A line arrived in its group: the kind's quick check, else the group. */
 static ProbeResult
 check_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 {
-	bool		isnull;
-	Datum		d = slot_getattr(slot, info->code_attno, &isnull);
-	DateADT		on_date = RULES_ANY_DATE;
-	const AddonRule *rule;
 	Datum		values[MAX_GROUP_COLUMNS];
 	bool		nulls[MAX_GROUP_COLUMNS];
 	ProbeResult result;
 
-	if (isnull)
-		return PROBE_FOUND;
-	if (info->date_attno != InvalidAttrNumber)
-	{
-		Datum		dd = slot_getattr(slot, info->date_attno, &isnull);
-
-		if (!isnull)
-		{
-			on_date = DatumGetDateADT(dd);
-			rules_reject_infinite_date(DatumGetCptCode(d), on_date);
-		}
-	}
-	rule = rules_lookup_addon(DatumGetCptCode(d));
-	if (rule == NULL || !rules_addon_active(rule, on_date))
-		return PROBE_FOUND;
-
 	row_group(info, slot, values, nulls);
-	result = group_find_primary(info, rel, values, nulls, rule, on_date, &slot->tts_tid);
+	result = info->kind->arrival(info, rel, slot, values, nulls);
 	if (result != PROBE_NONE)
 		return result;
-	/* none for this line as the event saw it: judge the group as it is */
+	/* not satisfied as the event saw it: judge the group as it is */
 	return check_whole_group(info, rel, values, nulls);
 }
 
-/* A line left its group: every add-on left there still needs a primary. */
+/* A line left its group: if it mattered, the group is judged again. */
 static ProbeResult
 check_departure(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 {
-	bool		isnull;
 	Datum		values[MAX_GROUP_COLUMNS];
 	bool		nulls[MAX_GROUP_COLUMNS];
 
-	(void) slot_getattr(slot, info->code_attno, &isnull);
-	if (isnull)
-		return PROBE_FOUND;		/* it was nobody's primary */
+	if (!info->kind->departure_matters(info, slot))
+		return PROBE_FOUND;
 	row_group(info, slot, values, nulls);
 	return check_whole_group(info, rel, values, nulls);
-}
-
-/*
- * A shard is checked on its worker with the worker's own copy of the rules:
- * that copy must be the one the coordinator changes, a reference table.
- */
-static void
-require_rules_on_every_node(const RuleInfo *info)
-{
-	if (unlikely(!rules_table.valid))
-		rules_cache_rebuild();
-	if (!rules_table.on_every_node)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("add-on rule \"%s\" on distributed table \"%s\" cannot be checked: the rule tables are not on every node",
-						NameStr(info->rulename), get_rel_name(info->shard_of)),
-				 errdetail("Each node would check claims against its own copy of the rules, which changes made on the coordinator do not reach."),
-				 errhint("Run SELECT cpt_rules.citus_setup(); on the coordinator.")));
 }
 
 /* Rules of 1.1 have no WHEN clause comparing old and new rows. */
@@ -168,9 +126,8 @@ rule_columns_equal(const RuleInfo *info, TupleTableSlot *a, TupleTableSlot *b)
 	return true;
 }
 
-PG_FUNCTION_INFO_V1(addon_rule_trigger);
 Datum
-addon_rule_trigger(PG_FUNCTION_ARGS)
+rule_trigger_fire(FunctionCallInfo fcinfo, const RuleKind *kind, const char *fname)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -180,27 +137,30 @@ addon_rule_trigger(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function \"%s\" was not called by trigger manager",
-						"addon_rule_trigger")));
+				 errmsg("function \"%s\" was not called by trigger manager", fname)));
 	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function \"%s\" must be fired AFTER ROW for INSERT, UPDATE or DELETE",
-						"addon_rule_trigger")));
+						fname)));
 	rel = trigdata->tg_relation;
 
-	/* rule changes other sessions committed count from now on */
-	rules_cache_refresh();
+	/* catalog and rule changes other sessions committed count from now on */
+	AcceptInvalidationMessages();
 
 	for (;;)
 	{
 		RuleInfo   *info = rule_info_get(trigdata->tg_trigger, rel);
 		ProbeResult result = PROBE_FOUND;
 
-		if (OidIsValid(info->shard_of))
-			require_rules_on_every_node(info);
+		if (info->kind != kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("trigger \"%s\" calls %s() but its WHEN clause is a %s rule's",
+							trigdata->tg_trigger->tgname, fname, info->kind->name)));
+		kind->begin_check(info);
 
 		if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 			new_slot = info->checks_arrivals ? trigdata->tg_trigslot : NULL;
