@@ -296,11 +296,34 @@ oids_of_array(ArrayType *arr)
 	int			n;
 	List	   *oids = NIL;
 
-	deconstruct_array(arr, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
 	for (int i = 0; i < n; i++)
 		if (!nulls[i])
 			oids = lappend_oid(oids, DatumGetObjectId(elems[i]));
 	return oids;
+}
+
+/* An audit's SQL arguments: (tbl, code, group_by, service_date, only_groups_of, excluding) */
+typedef struct AuditArgs
+{
+	Oid			tbl;
+	RuleColumnNames cols;
+	Oid			only_groups_of;
+	List	   *excluding;
+} AuditArgs;
+
+static void
+audit_args(FunctionCallInfo fcinfo, AuditArgs *a)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
+	a->tbl = PG_GETARG_OID(0);
+	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
+							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &a->cols);
+	a->only_groups_of = PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4);
+	a->excluding = PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5));
 }
 
 /*
@@ -311,17 +334,11 @@ PG_FUNCTION_INFO_V1(cpt_audit_query);
 Datum
 cpt_audit_query(PG_FUNCTION_ARGS)
 {
-	RuleColumnNames cols;
+	AuditArgs	a;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
-	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
-							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &cols);
-	PG_RETURN_TEXT_P(cstring_to_text(audit_query(&addon_rule_kind, PG_GETARG_OID(0), &cols,
-												 PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
-												 PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)))));
+	audit_args(fcinfo, &a);
+	PG_RETURN_TEXT_P(cstring_to_text(audit_query(&addon_rule_kind, a.tbl, &a.cols,
+												 a.only_groups_of, a.excluding)));
 }
 
 /*
@@ -334,20 +351,13 @@ Datum
 cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	RuleColumnNames cols;
+	AuditArgs	a;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("only the date-of-service column, only_groups_of and excluding may be NULL")));
-	audit_columns_from_args(PG_GETARG_NAME(1), PG_GETARG_ARRAYTYPE_P(2),
-							PG_ARGISNULL(3) ? NULL : PG_GETARG_NAME(3), &cols);
+	audit_args(fcinfo, &a);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
-	audit_read_unfiltered(&addon_rule_kind, PG_GETARG_OID(0), &cols,
-						  PG_ARGISNULL(4) ? InvalidOid : PG_GETARG_OID(4),
-						  PG_ARGISNULL(5) ? NIL : oids_of_array(PG_GETARG_ARRAYTYPE_P(5)),
+	audit_read_unfiltered(&addon_rule_kind, a.tbl, &a.cols, a.only_groups_of, a.excluding,
 						  rsinfo->setResult, rsinfo->setDesc, NULL);
 	return (Datum) 0;
 }
