@@ -154,6 +154,29 @@ build_set(PartitionSet *set)
 	list_free(all);
 }
 
+/*
+ * Give back the memory of sets that went stale and were not built again
+ * (their tree was renamed, detached or dropped).  The entries stay: a
+ * RuleInfo may still point to one, and finds it invalid.  Called only
+ * between checks, never while one reads a set's targets.
+ */
+static void
+release_stale_sets(PartitionSet *except)
+{
+	HASH_SEQ_STATUS status;
+	PartitionSet *set;
+
+	hash_seq_init(&status, sets);
+	while ((set = hash_seq_search(&status)) != NULL)
+		if (!set->valid && set != except && set->cxt != NULL && set->ntargets + set->nparents > 0)
+		{
+			MemoryContextReset(set->cxt);
+			set->ntargets = 0;
+			set->ndirect = 0;
+			set->nparents = 0;
+		}
+}
+
 PartitionSet *
 partition_set_get(Oid subtree, const RuleColumnNames *names)
 {
@@ -180,6 +203,8 @@ partition_set_get(Oid subtree, const RuleColumnNames *names)
 		set->ntargets = 0;
 		set->nparents = 0;
 	}
+	if (!set->valid)
+		release_stale_sets(set);
 	while (!set->valid)
 	{
 		uint64		before = set_invalidations;

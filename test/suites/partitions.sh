@@ -87,6 +87,25 @@ is "with the tree changed by another session, the right statements are refused" 
 	"$(grep -c 'ERROR:  23514' <<<"$warm")" 2
 is "with the tree changed by another session, the right lines are kept" \
 	"$(grep '^count' <<<"$warm")" "count 6"
+# A warm backend's partition state after the group column is renamed twice:
+# the state of the old names is given back, not kept beside the new.
+sets=$(psql -X -q -At -d "$db" 2>&1 <<'SQL'
+\set ON_ERROR_STOP 1
+INSERT INTO claims VALUES (9000, 1, '2024-05-01', '23210'), (9000, 2, '2024-05-02', '20933');
+SELECT 'before ' || sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'cpt_rules partition set';
+ALTER TABLE claims RENAME COLUMN claim_id TO claim_no;
+INSERT INTO claims VALUES (9001, 1, '2024-05-01', '23210'), (9001, 2, '2024-05-02', '20933');
+ALTER TABLE claims RENAME COLUMN claim_no TO claim_id;
+INSERT INTO claims VALUES (9002, 1, '2024-05-01', '23210'), (9002, 2, '2024-05-02', '20933');
+SELECT 'after ' || sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'cpt_rules partition set';
+SQL
+)
+before=$(sed -n 's/^before //p' <<<"$sets")
+after=$(sed -n 's/^after //p' <<<"$sets")
+# held_once: after two renames, at most half again what one set held
+held_once() { [ -n "$before" ] && [ -n "$after" ] && [ "$after" -le $((before * 3 / 2)) ]; }
+check "after two renames a backend holds the partition state once ($before bytes before, $after after)" held_once
+
 # audit_clean: the audit finds no add-on without its primary
 audit_clean() {
 	[ "$(q -c "SELECT count(*) FROM cpt_rules.addon_rule_violations('claims', 'code', '{claim_id}', 'service_date')")" = 0 ]
