@@ -37,7 +37,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXT
 DATA = $(wildcard src/sql/released/*.sql)
 EXTRA_CLEAN = $(DATA_built) META.json
 
-REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine
+REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
 	enforce-old-snapshot nested-partitions
@@ -58,15 +58,15 @@ META.json: META.json.in $(EXTENSION).control
 	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
 
 INSTALL_PARTS = src/sql/header.sql src/sql/type.sql src/sql/rules.sql src/sql/refresh.sql \
-	src/sql/constraint.sql src/sql/refresh_edits.sql
+	src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv data/aoc_csv_to_sql.awk
 	{ sed 's/@VERSION@/$(EXTVERSION)/' src/sql/header.sql; cat src/sql/type.sql src/sql/rules.sql; \
 	  echo '-- Medicare AOC edits V2026Q3 (7,743 rows)'; \
 	  awk -f data/aoc_csv_to_sql.awk data/medicare-aoc-v2026q3.csv; \
-	  cat src/sql/refresh.sql src/sql/constraint.sql src/sql/refresh_edits.sql; } > $@.tmp && mv $@.tmp $@
+	  cat src/sql/refresh.sql src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql; } > $@.tmp && mv $@.tmp $@
 
 UPGRADE_PARTS = src/sql/upgrade-header.sql src/sql/constraint.sql src/sql/refresh_edits.sql \
-	src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
+	src/sql/adoption.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
 $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS)
 	{ sed 's/@VERSION@/$(EXTVERSION)/g; s/@PREVVERSION@/$(PREVVERSION)/g' src/sql/upgrade-header.sql; \
 	  cat $(wordlist 2, 99, $(UPGRADE_PARTS)); } > $@.tmp && mv $@.tmp $@

@@ -55,13 +55,22 @@ parse_or_error(const char *str, size_t len, const char *shown)
 	return (CptCode) packed;
 }
 
+/* Text input reports a bad code softly when its caller asks (16 and later). */
 PG_FUNCTION_INFO_V1(cpt_code_in);
 Datum
 cpt_code_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
+	uint32_t	packed;
+	CptParseResult result = cpt_code_parse(str, strlen(str), &packed);
 
-	PG_RETURN_CPT_CODE(parse_or_error(str, strlen(str), str));
+	if (result != CPT_PARSE_OK)
+		cpt_ereturn(fcinfo->context, (Datum) 0,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid input syntax for type %s: \"%s\"", "cpt_code", str),
+					 errdetail("Invalid procedure code: %s.", cpt_parse_result_text(result)),
+					 errhint(VALID_CODE_HINT)));
+	PG_RETURN_CPT_CODE((CptCode) packed);
 }
 
 PG_FUNCTION_INFO_V1(cpt_code_out);

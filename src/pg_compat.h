@@ -22,6 +22,19 @@
 	index_beginscan(heap, index, snapshot, nkeys, norderbys)
 #endif
 
+/*
+ * 16 lets an input function report a bad value softly (pg_input_is_valid,
+ * COPY ... ON_ERROR): ereturn() saves the error in the caller's context
+ * when it asks for that, and returns.  Before 16 it is an ERROR.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#define cpt_ereturn(context, dummy, ...) ereturn(context, dummy, __VA_ARGS__)
+#else
+#define cpt_ereturn(context, dummy, ...) \
+	do { (void) (context); ereport(ERROR, __VA_ARGS__); return dummy; } while (0)
+#endif
+
 /* 18 replaced pg_attribute_noreturn() with pg_noreturn, written first. */
 #if PG_VERSION_NUM >= 180000
 #define cpt_noreturn pg_noreturn

@@ -1,2 +1,3 @@
--- 1.5 changes functions only (src/sql/constraint.sql and
--- src/sql/refresh_edits.sql, replaced above); no stored rule needs rebinding.
+-- 1.5 changes and adds functions only (src/sql/constraint.sql,
+-- src/sql/refresh_edits.sql and src/sql/adoption.sql, run above); no stored
+-- rule needs rebinding.
