@@ -25,11 +25,14 @@ cpt_code_to_cstring(CptCode code, char *buf)
 }
 
 /*
- * Parse, or raise 22P02.  "shown" is the value as the user wrote it, or NULL
- * when it should not be echoed (binary input may hold arbitrary bytes).
+ * Parse, or report 22P02: as an ERROR, or softly into escontext when the
+ * caller asks (false is returned then).  "shown" is the value as the user
+ * wrote it, or NULL when it should not be echoed (binary input may hold
+ * arbitrary bytes).
  */
-static CptCode
-parse_or_error(const char *str, size_t len, const char *shown)
+static bool
+parse_or_error(const char *str, size_t len, const char *shown, Node *escontext,
+			   CptCode *code)
 {
 	uint32_t	packed;
 	CptParseResult result = cpt_code_parse(str, len, &packed);
@@ -37,7 +40,7 @@ parse_or_error(const char *str, size_t len, const char *shown)
 	if (result != CPT_PARSE_OK)
 	{
 		if (shown)
-			ereport(ERROR,
+			cpt_ereturn(escontext, false,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("invalid input syntax for type %s: \"%s\"",
 							"cpt_code", shown),
@@ -52,7 +55,8 @@ parse_or_error(const char *str, size_t len, const char *shown)
 							   cpt_parse_result_text(result)),
 					 errhint(VALID_CODE_HINT)));
 	}
-	return (CptCode) packed;
+	*code = (CptCode) packed;
+	return true;
 }
 
 /* Text input reports a bad code softly when its caller asks (16 and later). */
@@ -61,16 +65,11 @@ Datum
 cpt_code_in(PG_FUNCTION_ARGS)
 {
 	const char *str = PG_GETARG_CSTRING(0);
-	uint32_t	packed;
-	CptParseResult result = cpt_code_parse(str, strlen(str), &packed);
+	CptCode		code;
 
-	if (result != CPT_PARSE_OK)
-		cpt_ereturn(fcinfo->context, (Datum) 0,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type %s: \"%s\"", "cpt_code", str),
-					 errdetail("Invalid procedure code: %s.", cpt_parse_result_text(result)),
-					 errhint(VALID_CODE_HINT)));
-	PG_RETURN_CPT_CODE((CptCode) packed);
+	if (!parse_or_error(str, strlen(str), str, fcinfo->context, &code))
+		return (Datum) 0;
+	PG_RETURN_CPT_CODE(code);
 }
 
 PG_FUNCTION_INFO_V1(cpt_code_out);
@@ -91,8 +90,10 @@ cpt_code_recv(PG_FUNCTION_ARGS)
 	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
 	int			len = msg->len - msg->cursor;
 	const char *bytes = pq_getmsgbytes(msg, len);
+	CptCode		code;
 
-	PG_RETURN_CPT_CODE(parse_or_error(bytes, (size_t) len, NULL));
+	(void) parse_or_error(bytes, (size_t) len, NULL, NULL, &code);
+	PG_RETURN_CPT_CODE(code);
 }
 
 PG_FUNCTION_INFO_V1(cpt_code_send);
@@ -117,11 +118,13 @@ cpt_code_from_text(PG_FUNCTION_ARGS)
 	const char *data = VARDATA_ANY(t);
 	size_t		len = VARSIZE_ANY_EXHDR(t);
 	uint32_t	packed;
+	CptCode		code;
 
 	/* fast path: no copy needed unless we must quote the value in an error */
 	if (cpt_code_parse(data, len, &packed) == CPT_PARSE_OK)
 		PG_RETURN_CPT_CODE(packed);
-	PG_RETURN_CPT_CODE(parse_or_error(data, len, text_to_cstring(t)));
+	(void) parse_or_error(data, len, text_to_cstring(t), NULL, &code);
+	PG_RETURN_CPT_CODE(code);
 }
 
 PG_FUNCTION_INFO_V1(cpt_code_to_text);

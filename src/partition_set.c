@@ -36,7 +36,7 @@ static uint64 next_generation = 1;
 
 typedef struct LeafPlace
 {
-	Oid			relid;
+	Oid			relid;			/* first: sorted and searched by oid_cmp */
 	int			bound;			/* in the subtree's bound order; INT_MAX below it */
 	int			seq;			/* then as found */
 } LeafPlace;
@@ -76,7 +76,7 @@ build_set(PartitionSet *set)
 	List	   *all;
 	ListCell   *lc;
 	LeafPlace  *places;
-	Oid		   *direct;
+	LeafPlace  *direct;			/* the subtree's own partitions, by relid */
 	int			ndirect_children;
 	int			n = 0;
 	int			nparents = 0;
@@ -95,10 +95,14 @@ build_set(PartitionSet *set)
 	prel = relation_open(subtree, AccessShareLock);
 	pd = RelationGetPartitionDesc(prel, false);
 	ndirect_children = pd->nparts;
-	direct = palloc(sizeof(Oid) * Max(ndirect_children, 1));
+	direct = palloc(sizeof(LeafPlace) * Max(ndirect_children, 1));
 	for (int i = 0; i < ndirect_children; i++)
-		direct[i] = pd->oids[i];
+	{
+		direct[i].relid = pd->oids[i];
+		direct[i].bound = i;
+	}
 	relation_close(prel, NoLock);
+	qsort(direct, ndirect_children, sizeof(LeafPlace), oid_cmp);
 
 	places = palloc(sizeof(LeafPlace) * list_length(all));
 	parents = MemoryContextAlloc(cxt, sizeof(Oid) * list_length(all));
@@ -111,15 +115,12 @@ build_set(PartitionSet *set)
 			parents[nparents++] = child;
 		else if (relkind == RELKIND_RELATION)
 		{
+			LeafPlace  *own = bsearch(&child, direct, ndirect_children, sizeof(LeafPlace),
+								  oid_cmp);
+
 			places[n].relid = child;
-			places[n].bound = INT_MAX;
+			places[n].bound = own ? own->bound : INT_MAX;
 			places[n].seq = n;
-			for (int i = 0; i < ndirect_children; i++)
-				if (direct[i] == child)
-				{
-					places[n].bound = i;
-					break;
-				}
 			n++;
 		}
 	}

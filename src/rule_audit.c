@@ -50,25 +50,8 @@
 void
 audit_columns_from_args(Name code, ArrayType *group_by, Name service_date, RuleColumnNames *cols)
 {
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
 	memset(cols, 0, sizeof(*cols));
-	deconstruct_array(group_by, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
-	if (n < 1 || n > MAX_GROUP_COLUMNS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
-	cols->ngroup = n;
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument \"group_by\" must not hold NULL")));
-		namestrcpy(&cols->groups[i], NameStr(*DatumGetName(elems[i])));
-	}
+	rule_group_names_from_array(group_by, cols);
 	namestrcpy(&cols->code, NameStr(*code));
 	cols->has_date = service_date != NULL;
 	if (cols->has_date)
@@ -88,54 +71,31 @@ each_group(const RuleColumnNames *cols, const char *fmt, const char *sep)
 
 		if (g > 0)
 			appendStringInfoString(&buf, sep);
-		/* fmt takes the quoted name once or twice, and the name as a literal */
-		appendStringInfo(&buf, fmt, q, q, quote_literal_cstr(NameStr(cols->groups[g])));
+		/* fmt names the column as %1$s, its name as a literal as %2$s */
+		appendStringInfo(&buf, fmt, q, quote_literal_cstr(NameStr(cols->groups[g])));
 	}
 	return buf.data;
-}
-
-/* The schema the extension's type and functions live in, quoted. */
-static const char *
-extension_schema(void)
-{
-	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(cpt_code_type_oid()));
-	Oid			nsp;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for type cpt_code");
-	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
-	ReleaseSysCache(tup);
-	return quote_identifier(get_namespace_name(nsp));
 }
 
 char *
 audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
 			List *excluding)
 {
-	const char *ext = extension_schema();
+	const char *ext = cpt_code_type_schema();
 	const char *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 												   get_rel_name(tbl));
 	const char *code = quote_identifier(NameStr(cols->code));
-	char	   *tcols = each_group(cols, "t.%s%.0s%.0s", ", ");
-	char	   *lcols = each_group(cols, "l.%s%.0s%.0s", ", ");
-	char	   *anynull = each_group(cols, "t.%s IS NULL%.0s%.0s", " OR ");
-	char	   *key;
+	char	   *tcols = each_group(cols, "t.%1$s", ", ");
+	char	   *lcols = each_group(cols, "l.%1$s", ", ");
+	char	   *anynull = each_group(cols, "t.%1$s IS NULL", " OR ");
+	char	   *key = psprintf("pg_catalog.jsonb_build_object(%s)",
+							   each_group(cols, "%2$s, g.%1$s", ", "));
 	char	   *date;
 	char	   *tab;
 	StringInfoData where;
 	StringInfoData q;
 	CitusDistribution dist;
 
-	{
-		StringInfoData k;
-
-		initStringInfo(&k);
-		for (int g = 0; g < cols->ngroup; g++)
-			appendStringInfo(&k, "%s%s, g.%s", g ? ", " : "",
-							 quote_literal_cstr(NameStr(cols->groups[g])),
-							 quote_identifier(NameStr(cols->groups[g])));
-		key = psprintf("pg_catalog.jsonb_build_object(%s)", k.data);
-	}
 	/* columns of a domain type are read as the type the domain is over */
 	date = cols->has_date ? psprintf("t.%s::pg_catalog.date", quote_identifier(NameStr(cols->date)))
 		: pstrdup("NULL::pg_catalog.date");
@@ -161,7 +121,7 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 		appendStringInfo(&where, " AND EXISTS (SELECT 1 FROM %s k WHERE %s)",
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(only_groups_of)),
 													get_rel_name(only_groups_of)),
-						 each_group(cols, "k.%s IS NOT DISTINCT FROM t.%s%.0s", " AND "));
+						 each_group(cols, "k.%1$s IS NOT DISTINCT FROM t.%1$s", " AND "));
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
@@ -238,7 +198,7 @@ audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols
 	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	/* the query names its functions; its operators are pg_catalog's */
-	(void) set_config_option("search_path", psprintf("pg_catalog, %s, pg_temp", extension_schema()),
+	(void) set_config_option("search_path", psprintf("pg_catalog, %s, pg_temp", cpt_code_type_schema()),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

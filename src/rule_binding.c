@@ -42,6 +42,7 @@
 /* ---------- the cpt_code type ---------- */
 
 static Oid	cached_cpt_code_oid = InvalidOid;
+static Oid	cached_extension_nsp = InvalidOid;
 static uint32 cached_cpt_code_hash;
 
 Oid
@@ -70,12 +71,20 @@ cpt_code_type_oid(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"%s\" is not installed", "cpt_rules")));
+	cached_extension_nsp = nsp;
 	cached_cpt_code_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 										  CStringGetDatum("cpt_code"),
 										  ObjectIdGetDatum(nsp));
 	cached_cpt_code_hash = GetSysCacheHashValue1(TYPEOID,
 												 ObjectIdGetDatum(cached_cpt_code_oid));
 	return cached_cpt_code_oid;
+}
+
+const char *
+cpt_code_type_schema(void)
+{
+	(void) cpt_code_type_oid();
+	return quote_identifier(get_namespace_name(cached_extension_nsp));
 }
 
 bool

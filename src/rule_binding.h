@@ -74,6 +74,9 @@ extern void rule_describe(Oid tgoid, char **rulename, const char **role,
 
 extern Oid	cpt_code_type_oid(void);
 
+/* The schema of the extension's type and functions, quoted. */
+extern const char *cpt_code_type_schema(void);
+
 /*
  * For a pg_type invalidation: was it (or may it have been) the cpt_code
  * type?  Then its OID is looked up again when next needed.

@@ -15,6 +15,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -144,6 +146,63 @@ rule_partition_keeps_groups(Relation rel, int ngroup, char **group_names)
 			return false;
 	}
 	return true;
+}
+
+void
+rule_column_names(TupleDesc desc, const BoundRule *b, RuleColumnNames *names)
+{
+	memset(names, 0, sizeof(*names));
+	names->ngroup = b->ngroup;
+	names->code = TupleDescAttr(desc, b->code_attno - 1)->attname;
+	names->has_date = b->date_attno != InvalidAttrNumber;
+	if (names->has_date)
+		names->date = TupleDescAttr(desc, b->date_attno - 1)->attname;
+	for (int g = 0; g < b->ngroup; g++)
+		names->groups[g] = TupleDescAttr(desc, b->group_attnos[g] - 1)->attname;
+}
+
+void
+rule_group_names_from_array(ArrayType *group_by, RuleColumnNames *names)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(group_by, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
+	if (n < 1 || n > MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	names->ngroup = n;
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"group_by\" must not hold NULL")));
+		namestrcpy(&names->groups[i], NameStr(*DatumGetName(elems[i])));
+	}
+}
+
+Datum
+rule_group_names_array(const RuleColumnNames *names)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * names->ngroup);
+
+	for (int g = 0; g < names->ngroup; g++)
+		elems[g] = NameGetDatum(&names->groups[g]);
+	return PointerGetDatum(construct_array(elems, names->ngroup, NAMEOID, NAMEDATALEN, false,
+										   TYPALIGN_CHAR));
+}
+
+char *
+rule_group_names_text(const RuleColumnNames *names)
+{
+	Oid			out;
+	bool		varlena;
+
+	getTypeOutputInfo(NAMEARRAYOID, &out, &varlena);
+	return OidOutputFunctionCall(out, rule_group_names_array(names));
 }
 
 void

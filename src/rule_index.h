@@ -10,6 +10,8 @@
 
 #include "rule_binding.h"
 
+#include "access/tupdesc.h"
+#include "utils/array.h"
 #include "utils/relcache.h"
 
 /* A rule's columns by name, which hold across the partitions of a tree. */
@@ -36,6 +38,19 @@ typedef struct ProbeTarget
 	Oid			key_subtype[MAX_GROUP_COLUMNS];
 	Oid			key_collation[MAX_GROUP_COLUMNS];
 } ProbeTarget;
+
+/* The current names of b's columns in desc (the relation b was bound on). */
+extern void rule_column_names(TupleDesc desc, const BoundRule *b, RuleColumnNames *names);
+
+/*
+ * The group columns of a SQL name[] argument: 1 to MAX_GROUP_COLUMNS, none
+ * NULL, or ERROR.
+ */
+extern void rule_group_names_from_array(ArrayType *group_by, RuleColumnNames *names);
+
+/* names' group columns as a name[], and as its text ('{claim_id}'). */
+extern Datum rule_group_names_array(const RuleColumnNames *names);
+extern char *rule_group_names_text(const RuleColumnNames *names);
 
 /* Fill in t for rel, an open relation holding the named columns. */
 extern void rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names);

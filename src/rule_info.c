@@ -159,21 +159,6 @@ rule_subtree(RuleInfo *info, Relation rel, const RuleColumnNames *names)
 }
 
 static void
-column_names(Relation rel, const BoundRule *b, RuleColumnNames *names)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	memset(names, 0, sizeof(*names));
-	names->ngroup = b->ngroup;
-	names->code = TupleDescAttr(desc, b->code_attno - 1)->attname;
-	names->has_date = b->date_attno != InvalidAttrNumber;
-	if (names->has_date)
-		names->date = TupleDescAttr(desc, b->date_attno - 1)->attname;
-	for (int g = 0; g < b->ngroup; g++)
-		names->groups[g] = TupleDescAttr(desc, b->group_attnos[g] - 1)->attname;
-}
-
-static void
 build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 {
 	BoundRule	b;
@@ -214,7 +199,7 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 		fmgr_info_cxt(get_opcode(eq), &info->group_eq[g], info->cxt);
 	}
 
-	column_names(rel, &b, &names);
+	rule_column_names(desc, &b, &names);
 	subtree = rule_subtree(info, rel, &names);
 	if (subtree == info->relid)
 	{

@@ -33,16 +33,11 @@ char *
 rule_relation_text(Oid relid)
 {
 	int			save_nestlevel = NewGUCNestLevel();
-	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(cpt_code_type_oid()));
 	char	   *text;
 
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for type cpt_code");
 	(void) set_config_option("search_path",
-							 psprintf("pg_catalog, %s, pg_temp",
-									  quote_identifier(get_namespace_name(((Form_pg_type) GETSTRUCT(tup))->typnamespace))),
+							 psprintf("pg_catalog, %s, pg_temp", cpt_code_type_schema()),
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	ReleaseSysCache(tup);
 	text = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 	AtEOXact_GUC(true, save_nestlevel);
 	return text;
@@ -135,20 +130,10 @@ rule_report_group(const RuleInfo *info, Relation rel, const Datum *values,
 static char *
 audit_call(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols)
 {
-	Datum	   *names = palloc(sizeof(Datum) * cols->ngroup);
-	Oid			out;
-	bool		varlena;
-	char	   *group_by;
-
-	for (int g = 0; g < cols->ngroup; g++)
-		names[g] = NameGetDatum(&cols->groups[g]);
-	getTypeOutputInfo(NAMEARRAYOID, &out, &varlena);
-	group_by = OidOutputFunctionCall(out, PointerGetDatum(construct_array(names, cols->ngroup, NAMEOID,
-																		  NAMEDATALEN, false,
-																		  TYPALIGN_CHAR)));
 	return psprintf("SELECT * FROM %s(%s, %s, %s%s%s);", kind->audit_function,
 					quote_literal_cstr(rule_relation_text(tbl)),
-					quote_literal_cstr(NameStr(cols->code)), quote_literal_cstr(group_by),
+					quote_literal_cstr(NameStr(cols->code)),
+					quote_literal_cstr(rule_group_names_text(cols)),
 					cols->has_date ? ", " : "",
 					cols->has_date ? quote_literal_cstr(NameStr(cols->date)) : "");
 }

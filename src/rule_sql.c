@@ -21,23 +21,13 @@
 static void
 names_from_array(ArrayType *arr, char ***names, int *n)
 {
-	Datum	   *elems;
-	bool	   *nulls;
+	RuleColumnNames *cols = palloc0(sizeof(RuleColumnNames));
 
-	deconstruct_array(arr, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, n);
-	if (*n < 1 || *n > MAX_GROUP_COLUMNS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	rule_group_names_from_array(arr, cols);
+	*n = cols->ngroup;
 	*names = palloc(sizeof(char *) * *n);
 	for (int i = 0; i < *n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument \"group_by\" must not hold NULL")));
-		(*names)[i] = NameStr(*DatumGetName(elems[i]));
-	}
+		(*names)[i] = NameStr(cols->groups[i]);
 }
 
 /*

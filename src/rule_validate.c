@@ -37,6 +37,7 @@ typedef struct AttachedRule
 {
 	const RuleKind *kind;
 	Oid			table;
+	char	   *table_text;		/* as the messages name it */
 	NameData	rulename;
 	RuleColumnNames cols;
 	int			ntriggers;
@@ -73,14 +74,7 @@ rules_attached_to(Oid relid)
 		if (t->tgisclone || !rule_trigger_function(t->tgfoid))
 			continue;
 		rule_bind(t->tgqual, t->tgnargs, t->tgargs, t->tgname, t->tgtype, relid, &b);
-		memset(&cols, 0, sizeof(cols));
-		cols.ngroup = b.ngroup;
-		cols.code = TupleDescAttr(desc, b.code_attno - 1)->attname;
-		cols.has_date = b.date_attno != InvalidAttrNumber;
-		if (cols.has_date)
-			cols.date = TupleDescAttr(desc, b.date_attno - 1)->attname;
-		for (int g = 0; g < b.ngroup; g++)
-			cols.groups[g] = TupleDescAttr(desc, b.group_attnos[g] - 1)->attname;
+		rule_column_names(desc, &b, &cols);
 
 		foreach(lc, rules)
 			if (same_rule(lfirst(lc), b.kind, &b.rulename, &cols))
@@ -90,6 +84,7 @@ rules_attached_to(Oid relid)
 			r = palloc0(sizeof(AttachedRule));
 			r->kind = b.kind;
 			r->table = relid;
+			r->table_text = rule_relation_text(relid);
 			r->rulename = b.rulename;
 			r->cols = cols;
 			r->all_fire = true;
@@ -121,7 +116,7 @@ attached_rule_cmp(const ListCell *a, const ListCell *b)
 	int			c = 0;
 
 	if (x->table != y->table)
-		c = strcmp(rule_relation_text(x->table), rule_relation_text(y->table));
+		c = strcmp(x->table_text, y->table_text);
 	return c != 0 ? c : strcmp(NameStr(x->rulename), NameStr(y->rulename));
 }
 
@@ -164,23 +159,6 @@ call_helper(const char *fn, Oid relid, Oid argtype, Datum arg)
 	SPI_finish();
 }
 
-static Datum
-group_names_array(const RuleColumnNames *cols)
-{
-	Datum	   *names = palloc(sizeof(Datum) * cols->ngroup);
-
-	for (int g = 0; g < cols->ngroup; g++)
-		names[g] = NameGetDatum(&cols->groups[g]);
-	return PointerGetDatum(construct_array(names, cols->ngroup, NAMEOID, NAMEDATALEN, false,
-										   TYPALIGN_CHAR));
-}
-
-static char *
-relname_text(Oid relid)
-{
-	return rule_relation_text(relid);
-}
-
 void
 rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 {
@@ -194,7 +172,7 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("table %s cannot inherit from %s, which enforces %s %s rule",
-							relname_text(child), relname_text(parent),
+							rule_relation_text(child), rule_relation_text(parent),
 							((AttachedRule *) linitial(rules))->kind->name[0] == 'a' ? "an" : "a",
 							((AttachedRule *) linitial(rules))->kind->name),
 					 errdetail("The rule's triggers would not fire for lines written to the child table."),
@@ -210,10 +188,10 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 			if (!rule_enabled(r))
 				ereport(WARNING,
 						(errmsg("%s rule \"%s\" on table %s is not enforced: some of its triggers do not fire",
-								r->kind->name, NameStr(r->rulename), relname_text(child)),
+								r->kind->name, NameStr(r->rulename), rule_relation_text(child)),
 						 errhint("Lines written meanwhile are not checked.  Enable it again, validating them: "
 								 "SELECT %s(%s, ...);", r->kind->enforce_function,
-								 quote_literal_cstr(relname_text(child)))));
+								 quote_literal_cstr(rule_relation_text(child)))));
 		}
 		return;
 	}
@@ -230,7 +208,7 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 		if (attach || strcmp(action, "create partition") == 0)
 		{
 			call_helper("guard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
-			call_helper("warn_unindexed", child, NAMEARRAYOID, group_names_array(&r->cols));
+			call_helper("warn_unindexed", child, NAMEARRAYOID, rule_group_names_array(&r->cols));
 		}
 		else if (strcmp(action, "detach") == 0)
 			call_helper("unguard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
@@ -243,11 +221,11 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 
 		if (attach)
 			validate(r->kind, r->table, rulename, &r->cols,
-					 psprintf("attaching partition %s", relname_text(child)), child, NIL);
+					 psprintf("attaching partition %s", rule_relation_text(child)), child, NIL);
 		else if (strcmp(action, "detach") == 0)
 			/* the partition is gone from the tree: judge what is left */
 			validate(r->kind, r->table, rulename, &r->cols,
-					 psprintf("detaching partition %s", relname_text(child)), child, NIL);
+					 psprintf("detaching partition %s", rule_relation_text(child)), child, NIL);
 		else if (strcmp(action, "drop") == 0 || strcmp(action, "truncate") == 0)
 		{
 			/* the partition's lines are gone, with those of the rest of gone */
@@ -255,7 +233,7 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 
 			initStringInfo(&what);
 			appendStringInfo(&what, "%s partition %s",
-							 action[0] == 'd' ? "dropping" : "truncating", relname_text(child));
+							 action[0] == 'd' ? "dropping" : "truncating", rule_relation_text(child));
 			if (list_length(gone) > 1)
 				appendStringInfo(&what, " with %d other table(s)", list_length(gone) - 1);
 			validate(r->kind, r->table, rulename, &r->cols, what.data, child,
@@ -265,7 +243,7 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot detach partition %s concurrently: %s rule \"%s\" on %s lets claims span partitions",
-							relname_text(child), r->kind->name, rulename, relname_text(r->table)),
+							rule_relation_text(child), r->kind->name, rulename, r->table_text),
 					 errhint("DETACH PARTITION without CONCURRENTLY checks the claims the partition takes away.")));
 	}
 }
@@ -282,19 +260,16 @@ rule_check_column_type_change(Oid relid, const char *column)
 		bool		uses = strcmp(NameStr(c->code), column) == 0 ||
 			(c->has_date && strcmp(NameStr(c->date), column) == 0);
 		StringInfoData enforce;
-		Oid			out;
-		bool		varlena;
-		char	   *table = relname_text(relid);
+		char	   *table = rule_relation_text(relid);
 
 		for (int g = 0; g < c->ngroup; g++)
 			uses |= strcmp(NameStr(c->groups[g]), column) == 0;
 		if (!uses)
 			continue;
-		getTypeOutputInfo(NAMEARRAYOID, &out, &varlena);
 		initStringInfo(&enforce);
 		appendStringInfo(&enforce, "SELECT %s(%s, code => %s, group_by => %s",
 						 r->kind->enforce_function, quote_literal_cstr(table), quote_literal_cstr(NameStr(c->code)),
-						 quote_literal_cstr(OidOutputFunctionCall(out, group_names_array(c))));
+						 quote_literal_cstr(rule_group_names_text(c)));
 		if (c->has_date)
 			appendStringInfo(&enforce, ", service_date => %s", quote_literal_cstr(NameStr(c->date)));
 		appendStringInfo(&enforce, ", constraint_name => %s);", quote_literal_cstr(NameStr(r->rulename)));
