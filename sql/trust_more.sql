@@ -29,10 +29,11 @@ INSERT INTO dom_lines VALUES (4, '2024-02-01', '27365'), (4, '2024-02-01', '2093
 DELETE FROM dom_lines WHERE claim_id = 1 AND code = '27365';                          -- refused
 UPDATE dom_lines SET code = '99213' WHERE claim_id = 4 AND code = '27365';             -- refused
 SELECT code_column, service_date_column, group_by FROM cpt_rules.enforced_rules WHERE table_name = 'dom_lines'::regclass;
--- a domain over text is still not a code column
-CREATE DOMAIN code_text AS text;
-CREATE TABLE dom_text (claim_id bigint, code code_text);
-SELECT cpt_rules.enforce_addon_rule('dom_text', code => 'code', group_by => '{claim_id}');
+-- a domain over a type that holds no code is not a code column (a domain
+-- over text is: text_codes)
+CREATE DOMAIN code_number AS integer;
+CREATE TABLE dom_number (claim_id bigint, code code_number);
+SELECT cpt_rules.enforce_addon_rule('dom_number', code => 'code', group_by => '{claim_id}');
 
 -- 2. Foreign-table partitions: PostgreSQL fires no constraint trigger on
 -- them, so the rule refuses them in its own words, in both orders.

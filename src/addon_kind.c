@@ -66,9 +66,10 @@ addon_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 {
 	bool		isnull;
 	Datum		d = slot_getattr(slot, info->code_attno, &isnull);
+	CptCode		code;
 	EligiblePrimary e;
 
-	if (isnull)
+	if (isnull || !cpt_code_of_column(d, info->code_is_text, &code))
 		return PROBE_FOUND;
 	e.on_date = RULES_ANY_DATE;
 	if (info->date_attno != InvalidAttrNumber)
@@ -78,10 +79,10 @@ addon_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 		if (!isnull)
 		{
 			e.on_date = DatumGetDateADT(dd);
-			rules_reject_infinite_date(DatumGetCptCode(d), e.on_date);
+			rules_reject_infinite_date(code, e.on_date);
 		}
 	}
-	e.rule = rules_lookup_addon(DatumGetCptCode(d));
+	e.rule = rules_lookup_addon(code);
 	if (e.rule == NULL || !rules_addon_active(e.rule, e.on_date))
 		return PROBE_FOUND;
 	e.any_listed = rules_addon_needs_listed(e.rule, e.on_date);
@@ -100,9 +101,10 @@ static bool
 addon_departure_matters(RuleInfo *info, TupleTableSlot *slot)
 {
 	bool		isnull;
+	Datum		d = slot_getattr(slot, info->code_attno, &isnull);
+	CptCode		code;
 
-	(void) slot_getattr(slot, info->code_attno, &isnull);
-	return !isnull;
+	return !isnull && cpt_code_of_column(d, info->code_is_text, &code);
 }
 
 static int
@@ -188,7 +190,7 @@ addon_report_group(const GroupViolation *v)
 static char *
 addon_audit_candidate(const char *schema, const char *code)
 {
-	return psprintf("t.%s IS NOT NULL AND %s.is_addon(t.%s)", code, schema, code);
+	return psprintf("%s IS NOT NULL AND %s.is_addon(%s)", code, schema, code);
 }
 
 const RuleKind addon_rule_kind = {

@@ -127,6 +127,32 @@ cpt_code_from_text(PG_FUNCTION_ARGS)
 	PG_RETURN_CPT_CODE(code);
 }
 
+bool
+cpt_code_of_text(Datum value, CptCode *code)
+{
+	text	   *t = DatumGetTextPP(value);
+	uint32_t	packed;
+	bool		ok;
+
+	ok = cpt_code_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &packed) == CPT_PARSE_OK;
+	if ((Pointer) t != DatumGetPointer(value))
+		pfree(t);
+	*code = ok ? (CptCode) packed : 0;
+	return ok;
+}
+
+/* What a text code column holds for the rules: the code, or NULL for none. */
+PG_FUNCTION_INFO_V1(cpt_code_or_null);
+Datum
+cpt_code_or_null(PG_FUNCTION_ARGS)
+{
+	CptCode		code;
+
+	if (!cpt_code_of_text(PG_GETARG_DATUM(0), &code))
+		PG_RETURN_NULL();
+	PG_RETURN_CPT_CODE(code);
+}
+
 PG_FUNCTION_INFO_V1(cpt_code_to_text);
 Datum
 cpt_code_to_text(PG_FUNCTION_ARGS)

@@ -21,4 +21,25 @@ typedef uint32 CptCode;
 /* Canonical text of a code into a caller-supplied buffer of 6 bytes. */
 extern void cpt_code_to_cstring(CptCode code, char *buf);
 
+/*
+ * A text, varchar or char(n) value read as cpt_code input reads it: false
+ * when it is no valid code.
+ */
+extern bool cpt_code_of_text(Datum value, CptCode *code);
+
+/*
+ * A code column's value, the column being a cpt_code (or a domain over it)
+ * or of a text type (text_form): false when it holds no valid code.
+ */
+static inline bool
+cpt_code_of_column(Datum value, bool text_form, CptCode *code)
+{
+	if (!text_form)
+	{
+		*code = DatumGetCptCode(value);
+		return true;
+	}
+	return cpt_code_of_text(value, code);
+}
+
 #endif							/* CPT_CODE_H */

@@ -175,7 +175,10 @@ line_code_date(const ProbeTarget *t, TupleTableSlot *slot, CptCode *code,
 {
 	Datum		d = slot_getattr(slot, t->code_attno, code_isnull);
 
-	*code = *code_isnull ? 0 : DatumGetCptCode(d);
+	/* a value that is no code is neither an add-on nor a primary: as NULL */
+	*code = 0;
+	if (!*code_isnull && !cpt_code_of_column(d, t->code_is_text, code))
+		*code_isnull = true;
 	*date_isnull = true;
 	*date = 0;
 	if (t->date_attno != InvalidAttrNumber)

@@ -154,9 +154,8 @@ slot_code(const ProbeTarget *target, TupleTableSlot *slot, MapLine *line)
 	bool		isnull;
 	Datum		d = slot_getattr(slot, target->code_attno, &isnull);
 
-	if (isnull)
+	if (isnull || !cpt_code_of_column(d, target->code_is_text, &line->code))
 		return false;
-	line->code = DatumGetCptCode(d);
 	line->date_isnull = true;
 	line->date = 0;
 	if (target->date_attno != InvalidAttrNumber)

@@ -77,6 +77,24 @@ each_group(const RuleColumnNames *cols, const char *fmt, const char *sep)
 	return buf.data;
 }
 
+static char *
+audit_code_expression(Oid tbl, const RuleColumnNames *cols, const char *ext)
+{
+	const char *column = quote_identifier(NameStr(cols->code));
+	AttrNumber	attno = get_attnum(tbl, NameStr(cols->code));
+	bool		text_form = false;
+
+	if (attno == InvalidAttrNumber ||
+		!rule_code_type_ok(get_atttype(tbl, attno), &text_form))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" is not a code column",
+						NameStr(cols->code), get_rel_name(tbl)),
+				 errhint("A code column is of type cpt_code, text, varchar or char.")));
+	return text_form ? psprintf("%s.cpt_code_or_null(t.%s::pg_catalog.text)", ext, column)
+		: psprintf("t.%s::%s.cpt_code", column, ext);
+}
+
 char *
 audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
 			List *excluding)
@@ -84,7 +102,7 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 	const char *ext = cpt_code_type_schema();
 	const char *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
 												   get_rel_name(tbl));
-	const char *code = quote_identifier(NameStr(cols->code));
+	char	   *code;
 	char	   *tcols = each_group(cols, "t.%1$s", ", ");
 	char	   *lcols = each_group(cols, "l.%1$s", ", ");
 	char	   *anynull = each_group(cols, "t.%1$s IS NULL", " OR ");
@@ -96,7 +114,12 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 	StringInfoData q;
 	CitusDistribution dist;
 
-	/* columns of a domain type are read as the type the domain is over */
+	/*
+	 * Columns of a domain type are read as the type the domain is over; a
+	 * text code column as cpt_code input reads it, a value that is no code
+	 * as NULL (neither an add-on nor a primary), as the checks read it.
+	 */
+	code = audit_code_expression(tbl, cols, ext);
 	date = cols->has_date ? psprintf("t.%s::pg_catalog.date", quote_identifier(NameStr(cols->date)))
 		: pstrdup("NULL::pg_catalog.date");
 	/*
@@ -126,12 +149,12 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "WITH lines AS ("
-					 " SELECT %s, t.%s::%s.cpt_code AS code__, %s AS dos__, %s AS tab__, t.ctid AS tid__"
+					 " SELECT %s, %s AS code__, %s AS dos__, %s AS tab__, t.ctid AS tid__"
 					 "   FROM %s t"
 					 "  WHERE (%s) IN (SELECT %s FROM %s t WHERE %s AND %s)"
 					 "    AND %s"
 					 " UNION ALL"
-					 " SELECT %s, t.%s::%s.cpt_code, %s, %s, t.ctid"
+					 " SELECT %s, %s, %s, %s, t.ctid"
 					 "   FROM %s t"
 					 "  WHERE (%s) AND %s"
 					 "), groups AS ("
@@ -142,12 +165,12 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 " SELECT %s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]"
 					 "   FROM groups g, pg_catalog.unnest(%s(g.codes, g.dates)) i"
 					 "  ORDER BY 1, 2",
-					 tcols, code, ext, date, tab,
+					 tcols, code, date, tab,
 					 table,
 					 tcols, tcols, table,
 					 kind->audit_candidate(ext, code), where.data,
 					 where.data,
-					 tcols, code, ext, date, tab,
+					 tcols, code, date, tab,
 					 table,
 					 anynull, where.data,
 					 lcols, lcols,

@@ -341,15 +341,25 @@ rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
 
 /* ---------- the columns' types ---------- */
 
+bool
+rule_code_type_ok(Oid type, bool *text_form)
+{
+	Oid			base = getBaseType(type);
+
+	*text_form = base == TEXTOID || base == VARCHAROID || base == BPCHAROID;
+	return *text_form || base == cpt_code_type_oid();
+}
+
 void
 rule_check_column_types(Relation rel, const BoundRule *b)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	bool		text_form;
 
-	if (getBaseType(TupleDescAttr(desc, b->code_attno - 1)->atttypid) != cpt_code_type_oid())
+	if (!rule_code_type_ok(TupleDescAttr(desc, b->code_attno - 1)->atttypid, &text_form))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("code column \"%s\" of table \"%s\" is not of type cpt_code",
+				 errmsg("code column \"%s\" of table \"%s\" is not of type cpt_code, text, varchar or char",
 						NameStr(TupleDescAttr(desc, b->code_attno - 1)->attname),
 						RelationGetRelationName(rel))));
 	if (b->date_attno != InvalidAttrNumber &&

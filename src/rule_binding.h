@@ -61,8 +61,18 @@ typedef struct BoundRule
 extern void rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
 					  int16 tgtype, Oid relid, BoundRule *out);
 
-/* ERROR unless the code column is a cpt_code and the date column a date. */
+/*
+ * ERROR unless the code column is a code column (below) and the date column
+ * a date.
+ */
 extern void rule_check_column_types(Relation rel, const BoundRule *b);
+
+/*
+ * A code column is a cpt_code, or text, varchar or char(n) read as cpt_code
+ * input reads it (each a domain over it, too).  Is a column of that type
+ * one, and of a text type?
+ */
+extern bool rule_code_type_ok(Oid type, bool *text_form);
 
 /*
  * The rule a trigger belongs to, its role in it ("arriving", "moving",

@@ -222,6 +222,9 @@ rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names)
 	}
 	if (t->code_attno <= 0 || (names->has_date && t->date_attno <= 0))
 		elog(ERROR, "column of the rule missing in relation %u", relid);
+	if (!rule_code_type_ok(TupleDescAttr(RelationGetDescr(rel), t->code_attno - 1)->atttypid,
+						   &t->code_is_text))
+		elog(ERROR, "code column of the rule of another type in relation %u", relid);
 	for (int g = 0; g < names->ngroup; g++)
 		if (t->group_attnos[g] <= 0)
 			elog(ERROR, "group column \"%s\" missing in relation %u", group_names[g], relid);

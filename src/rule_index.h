@@ -29,6 +29,7 @@ typedef struct ProbeTarget
 {
 	Oid			relid;
 	AttrNumber	code_attno;
+	bool		code_is_text;	/* a text column, read as cpt_code input */
 	AttrNumber	date_attno;		/* InvalidAttrNumber: no date of service */
 	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
 	Oid			indexoid;		/* InvalidOid: no usable index, scan the heap */

@@ -37,6 +37,7 @@ typedef struct RuleInfo
 	/* columns, numbered as in relid */
 	int			ngroup;
 	AttrNumber	code_attno;
+	bool		code_is_text;	/* a text column, read as cpt_code input */
 	AttrNumber	date_attno;
 	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
 	Oid			group_types[MAX_GROUP_COLUMNS];

@@ -96,8 +96,9 @@ typedef struct RuleKind
 
 	/*
 	 * The audit, in SQL: a condition on the line t marking the groups that
-	 * may break the rule, given the extension's schema and the code
-	 * column, both quoted; and the function (schema-qualified) judging a
+	 * may break the rule, given the extension's schema (quoted) and the
+	 * line's code as a cpt_code expression (NULL for a value that is no
+	 * code); and the function (schema-qualified) judging a
 	 * group's arrays of codes and dates, returning the 1-based positions of
 	 * the lines that break it.
 	 */

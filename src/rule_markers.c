@@ -15,6 +15,7 @@
 #include "utils/lsyscache.h"
 
 #include "cpt_code.h"
+#include "rule_binding.h"
 #include "rule_info.h"
 #include "rule_kind.h"
 #include "rules_cache.h"
@@ -26,54 +27,70 @@ type_is_or_is_over(Oid type, Oid base)
 	return type == base || getBaseType(type) == base;
 }
 
-static void
+/* Checked once per query; says whether the code column is of a text type. */
+static bool
 check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 {
 	int			nargs = PG_NARGS();
+	bool		text_form = false;
 
-	if (fcinfo->flinfo->fn_extra != NULL)
-		return;
 	if (get_fn_expr_variadic(fcinfo->flinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() does not take a VARIADIC array", fname)));
 	if (rule_marker_columns(nargs, stride) < 0 ||
-		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_CODE * stride),
-							cpt_code_type_oid()) ||
+		!rule_code_type_ok(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_CODE * stride), &text_form) ||
 		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_DATE * stride), DATEOID))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() takes the code column, the date-of-service column (or NULL::date) "
 						"and 1 to %d group columns%s", fname, MAX_GROUP_COLUMNS,
 						stride == 2 ? ", each as an OLD, NEW pair" : "")));
+	return text_form;
 }
+
+/* fn_extra of the arriving and leaving markers, once their call is checked */
+static const bool code_as_cpt_code = false;
+static const bool code_as_text = true;
 
 PG_FUNCTION_INFO_V1(addon_rule_arriving);
 Datum
 addon_rule_arriving(PG_FUNCTION_ARGS)
 {
 	DateADT		on_date = RULES_ANY_DATE;
+	CptCode		code;
 
-	check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_ARRIVING], 1);
-	fcinfo->flinfo->fn_extra = fcinfo->flinfo;	/* checked */
-	if (PG_ARGISNULL(RULE_ARG_CODE))
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = (void *)
+			(check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_ARRIVING], 1)
+			 ? &code_as_text : &code_as_cpt_code);
+	/* a value that is no code is no add-on */
+	if (PG_ARGISNULL(RULE_ARG_CODE) ||
+		!cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE), *(const bool *) fcinfo->flinfo->fn_extra,
+							&code))
 		PG_RETURN_BOOL(false);
 	if (!PG_ARGISNULL(RULE_ARG_DATE))
 	{
 		on_date = PG_GETARG_DATEADT(RULE_ARG_DATE);
-		rules_reject_infinite_date(PG_GETARG_CPT_CODE(RULE_ARG_CODE), on_date);
+		rules_reject_infinite_date(code, on_date);
 	}
-	PG_RETURN_BOOL(rules_is_addon(PG_GETARG_CPT_CODE(RULE_ARG_CODE), on_date));
+	PG_RETURN_BOOL(rules_is_addon(code, on_date));
 }
 
 PG_FUNCTION_INFO_V1(addon_rule_leaving);
 Datum
 addon_rule_leaving(PG_FUNCTION_ARGS)
 {
-	check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_LEAVING], 1);
-	fcinfo->flinfo->fn_extra = fcinfo->flinfo;
+	CptCode		code;
+
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = (void *)
+			(check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_LEAVING], 1)
+			 ? &code_as_text : &code_as_cpt_code);
 	/* a line without a code was nobody's primary */
-	PG_RETURN_BOOL(!PG_ARGISNULL(RULE_ARG_CODE));
+	PG_RETURN_BOOL(!PG_ARGISNULL(RULE_ARG_CODE) &&
+				   cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE),
+									  *(const bool *) fcinfo->flinfo->fn_extra, &code));
 }
 
 /* Types of the arguments, looked up once per query. */
@@ -92,7 +109,7 @@ addon_rule_moving(PG_FUNCTION_ARGS)
 
 	if (types == NULL)
 	{
-		check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_MOVING], 2);
+		(void) check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_MOVING], 2);
 		types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(PairTypes));
 		types->nargs = PG_NARGS();
 		for (int i = 0; i < types->nargs; i++)

@@ -28,3 +28,10 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION cpt_rules.invalid_codes(regclass, name) IS
 	'the values of a code column (of any type with a text form) that cpt_code would not read, with how many lines hold each, most frequent first';
+
+-- What a text code column holds for the rules: the code as cpt_code input
+-- reads it, or NULL where the value is none (the audit reads it so).
+CREATE OR REPLACE FUNCTION @extschema@.cpt_code_or_null(text) RETURNS @extschema@.cpt_code
+	AS 'MODULE_PATHNAME', 'cpt_code_or_null' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cpt_code_or_null(text) IS
+	'the value read as a cpt_code, or NULL when it is not a valid code (no error)';

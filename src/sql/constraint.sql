@@ -117,10 +117,11 @@ BEGIN
 		WHILE (SELECT t.typtype FROM pg_type t WHERE t.oid = v_base) = 'd' LOOP
 			SELECT t.typbasetype INTO v_base FROM pg_type t WHERE t.oid = v_base;
 		END LOOP;
-		IF v_role = 'code' AND v_base <> '@extschema@.cpt_code'::regtype THEN
-			RAISE EXCEPTION 'code column "%" is of type %, not cpt_code', v_col, v_type
+		IF v_role = 'code' AND v_base NOT IN ('@extschema@.cpt_code'::regtype, 'text'::regtype,
+											  'character varying'::regtype, 'character'::regtype) THEN
+			RAISE EXCEPTION 'code column "%" is of type %, not cpt_code or a text type', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch',
-					  HINT = format('Convert it first: ALTER TABLE %s ALTER COLUMN %I TYPE @extschema@.cpt_code;', tbl, v_col);
+					  HINT = 'A code column is of type cpt_code, text, varchar or char; a text value that is not a valid code is neither an add-on nor a primary.';
 		ELSIF v_role = 'service_date' AND v_base <> 'date'::regtype THEN
 			RAISE EXCEPTION 'date-of-service column "%" is of type %, not date', v_col, v_type
 				USING ERRCODE = 'datatype_mismatch';
