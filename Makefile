@@ -21,6 +21,7 @@ OBJS = \
 	src/rule_audit.o \
 	src/rule_report.o \
 	src/rule_validate.o \
+	src/validation_progress.o \
 	src/ddl_guard.o \
 	src/citus_meta.o \
 	src/citus_guard.o \
@@ -37,10 +38,10 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXT
 DATA = $(wildcard src/sql/released/*.sql)
 EXTRA_CLEAN = $(DATA_built) META.json
 
-REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors text_codes
+REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors text_codes online
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
-	enforce-old-snapshot nested-partitions
+	enforce-old-snapshot nested-partitions validate-online
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules
 
 # -fno-semantic-interposition lets calls within the module be inlined and

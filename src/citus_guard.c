@@ -136,7 +136,7 @@ judge_distribution(Oid relid)
 		Trigger    *trigger = lfirst(lc);
 		const RuleKind *kind = rule_kind_of_trigger_function(trigger->tgfoid);
 
-		rule_describe(trigger->tgoid, &rulename, &role, &code, &date, &groups);
+		rule_describe(trigger->tgoid, &rulename, &role, &code, &date, &groups, NULL);
 		foreach(lg, groups)
 			if (dist.method == 'h' && column && strcmp(column, (char *) lfirst(lg)) == 0)
 				ok = true;

@@ -11,6 +11,7 @@
 #include "partition_set.h"
 #include "rule_info.h"
 #include "rules_cache.h"
+#include "validation_progress.h"
 
 #include "utils/inval.h"
 
@@ -37,5 +38,6 @@ _PG_init(void)
 	rules_cache_init();
 	rule_trigger_init();
 	citus_guard_init();
+	validation_progress_init();
 	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);
 }

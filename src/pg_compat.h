@@ -35,6 +35,14 @@
 	do { (void) (context); ereport(ERROR, __VA_ARGS__); return dummy; } while (0)
 #endif
 
+/* 16 made the owner checks one function for every kind of object. */
+#if PG_VERSION_NUM >= 160000
+#define cpt_relation_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, relid, roleid)
+#else
+#define cpt_relation_ownercheck(relid, roleid) pg_class_ownercheck(relid, roleid)
+#endif
+
 /* 18 replaced pg_attribute_noreturn() with pg_noreturn, written first. */
 #if PG_VERSION_NUM >= 180000
 #define cpt_noreturn pg_noreturn

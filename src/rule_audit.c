@@ -30,6 +30,7 @@
 
 #include "rule_audit.h"
 #include "citus_meta.h"
+#include "validation_progress.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
@@ -77,6 +78,13 @@ each_group(const RuleColumnNames *cols, const char *fmt, const char *sep)
 	return buf.data;
 }
 
+/* The call that counts a line read by a pass, first among a scan's conditions. */
+static const char *
+tick(bool progress, int pass)
+{
+	return progress ? psprintf("cpt_rules.validation_tick(%d) AND ", pass) : "";
+}
+
 static char *
 audit_code_expression(Oid tbl, const RuleColumnNames *cols, const char *ext)
 {
@@ -97,7 +105,7 @@ audit_code_expression(Oid tbl, const RuleColumnNames *cols, const char *ext)
 
 char *
 audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only_groups_of,
-			List *excluding)
+			List *excluding, bool progress)
 {
 	const char *ext = cpt_code_type_schema();
 	const char *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tbl)),
@@ -151,12 +159,12 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 "WITH lines AS ("
 					 " SELECT %s, %s AS code__, %s AS dos__, %s AS tab__, t.ctid AS tid__"
 					 "   FROM %s t"
-					 "  WHERE (%s) IN (SELECT %s FROM %s t WHERE %s AND %s)"
+					 "  WHERE %s(%s) IN (SELECT %s FROM %s t WHERE %s%s AND %s)"
 					 "    AND %s"
 					 " UNION ALL"
 					 " SELECT %s, %s, %s, %s, t.ctid"
 					 "   FROM %s t"
-					 "  WHERE (%s) AND %s"
+					 "  WHERE %s(%s) AND %s"
 					 "), groups AS ("
 					 " SELECT %s, pg_catalog.array_agg(l.code__) AS codes, pg_catalog.array_agg(l.dos__) AS dates,"
 					 "        pg_catalog.array_agg(l.tab__) AS tabs, pg_catalog.array_agg(l.tid__) AS tids"
@@ -167,12 +175,12 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 "  ORDER BY 1, 2",
 					 tcols, code, date, tab,
 					 table,
-					 tcols, tcols, table,
-					 kind->audit_candidate(ext, code), where.data,
+					 tick(progress, PROGRESS_PASS_GROUPS), tcols, tcols, table,
+					 tick(progress, PROGRESS_PASS_CANDIDATES), kind->audit_candidate(ext, code), where.data,
 					 where.data,
 					 tcols, code, date, tab,
 					 table,
-					 anynull, where.data,
+					 tick(progress, PROGRESS_PASS_UNGROUPED), anynull, where.data,
 					 lcols, lcols,
 					 key, kind->audit_judge);
 	return q.data;
@@ -194,15 +202,16 @@ relation_owner(Oid relid)
 void
 audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
 					  Oid only_groups_of, List *excluding, Tuplestorestate *store,
-					  TupleDesc desc, AuditSummary *summary)
+					  TupleDesc desc, AuditSummary *summary, const char *progress_rule)
 {
-	char	   *query = audit_query(kind, tbl, cols, only_groups_of, excluding);
+	bool		progress = progress_rule != NULL && validation_progress_interval > 0;
+	char	   *query = audit_query(kind, tbl, cols, only_groups_of, excluding, progress);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
 	Oid			owner = relation_owner(tbl);
 	bool		as_owner;
-	int			rc;
+	volatile int rc;
 	MemoryContext callercxt = CurrentMemoryContext;
 	CitusDistribution dist;
 	bool		distributed = citus_distribution(tbl, &dist);
@@ -227,7 +236,17 @@ audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetLatestSnapshot());
-	rc = SPI_execute(query, true, 0);
+	if (progress)
+		validation_progress_begin(kind->name, progress_rule, tbl);
+	PG_TRY();
+	{
+		rc = SPI_execute(query, true, 0);
+	}
+	PG_FINALLY();
+	{
+		validation_progress_end();
+	}
+	PG_END_TRY();
 	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT || SPI_tuptable->tupdesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "the audit of table \"%s\" failed: %s", get_rel_name(tbl),
@@ -321,7 +340,7 @@ cpt_audit_query(PG_FUNCTION_ARGS)
 
 	audit_args(fcinfo, &a);
 	PG_RETURN_TEXT_P(cstring_to_text(audit_query(&addon_rule_kind, a.tbl, &a.cols,
-												 a.only_groups_of, a.excluding)));
+												 a.only_groups_of, a.excluding, false)));
 }
 
 /*
@@ -341,6 +360,6 @@ cpt_violations_unfiltered(PG_FUNCTION_ARGS)
 	if (rsinfo->setDesc->natts != AUDIT_NCOLS)
 		elog(ERROR, "cpt_rules.violations_unfiltered must return %d columns", AUDIT_NCOLS);
 	audit_read_unfiltered(&addon_rule_kind, a.tbl, &a.cols, a.only_groups_of, a.excluding,
-						  rsinfo->setResult, rsinfo->setDesc, NULL);
+						  rsinfo->setResult, rsinfo->setDesc, NULL, NULL);
 	return (Datum) 0;
 }

@@ -34,20 +34,23 @@ typedef struct AuditSummary
  * leaving out the lines of the tables in excluding and their partitions.
  * Its rows: group_key jsonb, addon cpt_code, date_of_service date,
  * line_table regclass (NULL for a Citus table: name it), line_ctid tid.
+ * With progress, its scans count the lines they read
+ * (validation_progress.h).
  */
 extern char *audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
-						 Oid only_groups_of, List *excluding);
+						 Oid only_groups_of, List *excluding, bool progress);
 
 /*
  * Run it as the checks must: with row security off (as the table's owner,
  * FORCE not applied, for a caller with the owner's privileges) and with the
  * latest snapshot.  Every row goes into store (if given), and summary (if
- * given) counts them and keeps the first few.
+ * given) counts them and keeps the first few.  With progress_rule (the
+ * rule's name), a long read reports its progress as NOTICEs.
  */
 extern void audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols,
 								  Oid only_groups_of,
 								  List *excluding, Tuplestorestate *store, TupleDesc desc,
-								  AuditSummary *summary);
+								  AuditSummary *summary, const char *progress_rule);
 
 /* The columns of a rule from SQL arguments (code, group_by name[], service_date). */
 extern void audit_columns_from_args(Name code, ArrayType *group_by, Name service_date,

@@ -316,12 +316,14 @@ rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
 		  int16 tgtype, Oid relid, BoundRule *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->validated = true;
 	if (bind_from_when(tgqual, tgname, relid, out))
 	{
 		if (nargs >= 1 && args[0][0] != '\0')
 			namestrcpy(&out->rulename, args[0]);
 		else
 			namestrcpy(&out->rulename, tgname);
+		out->validated = !(nargs >= 2 && strcmp(args[1], RULE_NOT_VALID) == 0);
 	}
 	else
 	{
@@ -375,7 +377,7 @@ rule_check_column_types(Relation rel, const BoundRule *b)
 
 void
 rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
-				   char **date, List **groups)
+			  char **date, List **groups, bool *validated)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData skey;
@@ -420,6 +422,8 @@ rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
 	rule_bind(tgqual, nargs, args, NameStr(form->tgname), form->tgtype, form->tgrelid, &b);
 
 	*rulename = pstrdup(NameStr(b.rulename));
+	if (validated)
+		*validated = b.validated;
 	*role = b.by_name ? "legacy"
 		: b.when_compares ? "moving" : b.arrivals ? "arriving" : "leaving";
 	*code = get_attname(form->tgrelid, b.code_attno, false);

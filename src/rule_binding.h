@@ -43,10 +43,18 @@ extern int	rule_marker_columns(int nargs, int stride);
 extern char *rule_marker_call(const struct RuleKind *kind, const char *role, const char *code,
 							  const char *date, int ngroup, char **groups);
 
+/*
+ * The trigger argument after the rule's name that marks a rule enforced
+ * without validating the lines already stored, as a foreign key added NOT
+ * VALID (pg_dump keeps it); validating the rule removes it.
+ */
+#define RULE_NOT_VALID		"NOT VALID"
+
 typedef struct BoundRule
 {
 	const struct RuleKind *kind;
 	NameData	rulename;
+	bool		validated;		/* false: enforced NOT VALID */
 	bool		arrivals;		/* a line arriving in a group */
 	bool		departures;		/* a line leaving a group */
 	bool		when_compares;	/* the WHEN clause filters unchanged UPDATEs */
@@ -80,7 +88,7 @@ extern bool rule_code_type_ok(Oid type, bool *text_form);
  * rule's columns.
  */
 extern void rule_describe(Oid tgoid, char **rulename, const char **role,
-						  char **code, char **date, List **groups);
+						  char **code, char **date, List **groups, bool *validated);
 
 extern Oid	cpt_code_type_oid(void);
 

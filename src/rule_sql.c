@@ -77,7 +77,7 @@ cpt_rule_trigger_columns(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rule_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups);
+	rule_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups, NULL);
 
 	elems = palloc(sizeof(Datum) * list_length(groups));
 	foreach(lc, groups)
@@ -91,6 +91,21 @@ cpt_rule_trigger_columns(PG_FUNCTION_ARGS)
 		nulls[3] = true;
 	values[4] = PointerGetDatum(construct_array(elems, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cpt_rule_trigger_validated);
+Datum
+cpt_rule_trigger_validated(PG_FUNCTION_ARGS)
+{
+	char	   *rulename;
+	const char *role;
+	char	   *code;
+	char	   *date;
+	List	   *groups;
+	bool		validated;
+
+	rule_describe(PG_GETARG_OID(0), &rulename, &role, &code, &date, &groups, &validated);
+	PG_RETURN_BOOL(validated);
 }
 
 PG_FUNCTION_INFO_V1(cpt_group_index);

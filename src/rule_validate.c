@@ -20,17 +20,30 @@
 #include "rule_kind.h"
 #include "rule_report.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+
+#include "pg_compat.h"
 
 /* A rule as attached to a table (its triggers there, clones left out). */
 typedef struct AttachedRule
@@ -140,7 +153,7 @@ validate(const RuleKind *kind, Oid tbl, const char *rulename, const RuleColumnNa
 {
 	AuditSummary found;
 
-	audit_read_unfiltered(kind, tbl, cols, only_groups_of, excluding, NULL, NULL, &found);
+	audit_read_unfiltered(kind, tbl, cols, only_groups_of, excluding, NULL, NULL, &found, rulename);
 	rule_report_validation(kind, tbl, rulename, cols, what, &found);
 }
 
@@ -305,4 +318,116 @@ cpt_validate_rule(PG_FUNCTION_ARGS)
 	validate(&addon_rule_kind, PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
 			 PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), InvalidOid, NIL);
 	PG_RETURN_VOID();
+}
+
+/*
+ * Is the trigger one of the rule's (by its first argument), and is it
+ * marked NOT VALID (its second)?
+ */
+static bool
+trigger_of_rule(HeapTuple tup, TupleDesc tgdesc, const char *rulename, bool *not_valid)
+{
+	Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tup);
+	bool		isnull;
+	bytea	   *args;
+	const char *first;
+
+	if (t->tgnargs < 1 || t->tgnargs > 2 || !rule_trigger_function(t->tgfoid))
+		return false;
+	args = DatumGetByteaPP(heap_getattr(tup, Anum_pg_trigger_tgargs, tgdesc, &isnull));
+	if (isnull)
+		return false;
+	first = VARDATA_ANY(args);
+	*not_valid = t->tgnargs == 2 && strcmp(first + strlen(first) + 1, RULE_NOT_VALID) == 0;
+	return strcmp(first, rulename) == 0;
+}
+
+/*
+ * cpt_rules.set_rule_validated(tbl, rule_name, validated): put the NOT VALID
+ * mark on the rule's triggers on tbl and on their clones on its partitions,
+ * or take it off, in place, as ALTER TABLE ... VALIDATE CONSTRAINT sets
+ * convalidated: under a SHARE UPDATE EXCLUSIVE lock, which lets writers
+ * go on.  Returns how many triggers it changed.
+ */
+PG_FUNCTION_INFO_V1(cpt_set_rule_validated);
+Datum
+cpt_set_rule_validated(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	const char *rulename = NameStr(*PG_GETARG_NAME(1));
+	bool		validated = PG_GETARG_BOOL(2);
+	Relation	rel;
+	Relation	tgrel;
+	List	   *rule_triggers = NIL;
+	int			changed = 0;
+	StringInfoData args;
+	ListCell   *lc;
+
+	rel = relation_open(relid, NoLock);
+	if (!CheckRelationLockedByMe(rel, ShareUpdateExclusiveLock, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s must be locked in SHARE UPDATE EXCLUSIVE mode or stronger",
+						rule_relation_text(relid)),
+				 errhint("Validate the rule with cpt_rules.validate_addon_rule().")));
+	if (!cpt_relation_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
+					   RelationGetRelationName(rel));
+
+	/* the arguments as CREATE TRIGGER stores them, each ended by a NUL */
+	initStringInfo(&args);
+	appendBinaryStringInfo(&args, rulename, strlen(rulename) + 1);
+	if (!validated)
+		appendBinaryStringInfo(&args, RULE_NOT_VALID, strlen(RULE_NOT_VALID) + 1);
+
+	tgrel = table_open(TriggerRelationId, RowExclusiveLock);
+	/* the tree's tables, each after its parent: clones follow their parents */
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Oid			r = lfirst_oid(lc);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		any = false;
+
+		ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(r));
+		scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tup);
+			Datum		values[Natts_pg_trigger] = {0};
+			bool		nulls[Natts_pg_trigger] = {0};
+			bool		replace[Natts_pg_trigger] = {0};
+			bool		not_valid;
+			bytea	   *value;
+			HeapTuple	newtup;
+
+			if (r == relid ? OidIsValid(t->tgparentid)
+				: !list_member_oid(rule_triggers, t->tgparentid))
+				continue;
+			if (!trigger_of_rule(tup, RelationGetDescr(tgrel), rulename, &not_valid))
+				continue;
+			rule_triggers = lappend_oid(rule_triggers, t->oid);
+			if (not_valid == !validated)
+				continue;
+			value = palloc(VARHDRSZ + args.len);
+			SET_VARSIZE(value, VARHDRSZ + args.len);
+			memcpy(VARDATA(value), args.data, args.len);
+			values[Anum_pg_trigger_tgargs - 1] = PointerGetDatum(value);
+			replace[Anum_pg_trigger_tgargs - 1] = true;
+			values[Anum_pg_trigger_tgnargs - 1] = Int16GetDatum(validated ? 1 : 2);
+			replace[Anum_pg_trigger_tgnargs - 1] = true;
+			newtup = heap_modify_tuple(tup, RelationGetDescr(tgrel), values, nulls, replace);
+			CatalogTupleUpdate(tgrel, &newtup->t_self, newtup);
+			changed++;
+			any = true;
+		}
+		systable_endscan(scan);
+		if (any)
+			CacheInvalidateRelcacheByRelid(r);
+	}
+	table_close(tgrel, RowExclusiveLock);
+	relation_close(rel, NoLock);
+	PG_RETURN_INT32(changed);
 }

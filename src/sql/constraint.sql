@@ -132,11 +132,17 @@ BEGIN
 	END LOOP;
 END $$;
 
+CREATE OR REPLACE FUNCTION cpt_rules.rule_trigger_validated(trigger oid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'cpt_rule_trigger_validated' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.rule_trigger_validated(oid) IS
+	'false when the trigger''s rule was enforced NOT VALID and its lines are not validated yet';
+
 -- One row per trigger of a rule, as attached (clones on partitions left out).
 CREATE OR REPLACE VIEW cpt_rules.rule_triggers AS
 SELECT t.oid AS trigger_oid, t.tgrelid AS table_oid, t.tgname AS trigger_name, c.rule_name, c.role,
 	   c.code_column, c.service_date_column, c.group_by,
-	   t.tgdeferrable, t.tginitdeferred, t.tgenabled
+	   t.tgdeferrable, t.tginitdeferred, t.tgenabled,
+	   cpt_rules.rule_trigger_validated(t.oid) AS validated
   FROM pg_catalog.pg_trigger t
  CROSS JOIN LATERAL cpt_rules.rule_trigger_columns(t.oid) c
  WHERE t.tgfoid = 'cpt_rules.addon_rule_trigger()'::pg_catalog.regprocedure
@@ -157,11 +163,12 @@ SELECT r.table_oid::pg_catalog.regclass AS table_name,
 	   pg_catalog.bool_and(r.tgenabled OPERATOR(pg_catalog.=) ANY ('{O,A}'::"char"[]))
 		 AND (pg_catalog.count(DISTINCT r.role) = 3 OR pg_catalog.bool_or(r.role = 'legacy')) AS enabled,
 	   pg_catalog.bool_or(r.role = 'legacy') AS legacy,
-	   pg_catalog.array_agg(r.trigger_name ORDER BY r.trigger_name) AS triggers
+	   pg_catalog.array_agg(r.trigger_name ORDER BY r.trigger_name) AS triggers,
+	   pg_catalog.bool_and(r.validated) AS validated
   FROM cpt_rules.rule_triggers r
  GROUP BY r.table_oid, r.rule_name, r.code_column, r.service_date_column, r.group_by;
 COMMENT ON VIEW cpt_rules.enforced_rules IS
-	'tables where the add-on rule is attached, with the columns it uses; enabled is false when any of its triggers does not fire';
+	'tables where the add-on rule is attached, with the columns it uses; enabled is false when any of its triggers does not fire, validated when the lines stored before it was enforced NOT VALID have been validated';
 GRANT SELECT ON cpt_rules.enforced_rules TO PUBLIC;
 
 -- The audit's query, built in C (src/rule_audit.c) for the audit below and
@@ -378,40 +385,59 @@ END $$;
 COMMENT ON FUNCTION cpt_rules.citus_prepare(regclass, name[], name) IS
 	'before a rule''s triggers are made or dropped on a Citus table: check its distribution, put the rules on every node, allow the triggers';
 
--- The triggers of a rule, unchecked: enforce_addon_rule validates first.
+-- The triggers of a rule, unchecked: enforce_addon_rule validates first,
+-- or marks them NOT VALID for validate_addon_rule to validate later.
+DROP FUNCTION IF EXISTS cpt_rules.create_rule_triggers(regclass, name, name, name[], name);
 CREATE OR REPLACE FUNCTION cpt_rules.create_rule_triggers(tbl regclass, rule_name name, code name,
-		group_by name[], service_date name)
+		group_by name[], service_date name, not_valid boolean)
 	RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
 	v_base name := rule_name;
+	v_args text := CASE WHEN not_valid THEN format('%L, %L', rule_name, 'NOT VALID')
+						ELSE format('%L', rule_name) END;
 BEGIN
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT ON %s '
 				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
-				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%s)',
 				   v_base || '_arriving', tbl,
-				   cpt_rules.rule_marker_call('arriving', code, service_date, group_by), v_base);
+				   cpt_rules.rule_marker_call('arriving', code, service_date, group_by), v_args);
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER UPDATE ON %s '
 				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
-				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%s)',
 				   v_base || '_moving', tbl,
-				   cpt_rules.rule_marker_call('moving', code, service_date, group_by), v_base);
+				   cpt_rules.rule_marker_call('moving', code, service_date, group_by), v_args);
 	EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER DELETE ON %s '
 				   'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (%s) '
-				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%L)',
+				   'EXECUTE FUNCTION cpt_rules.addon_rule_trigger(%s)',
 				   v_base || '_leaving', tbl,
-				   cpt_rules.rule_marker_call('leaving', code, service_date, group_by), v_base);
+				   cpt_rules.rule_marker_call('leaving', code, service_date, group_by), v_args);
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) = 'p' THEN
 		PERFORM cpt_rules.guard_truncate(tbl, v_base);
 	END IF;
-
 END $$;
 
+-- Counting the lines a validation reads, for its progress NOTICEs
+-- (src/validation_progress.c).
+CREATE OR REPLACE FUNCTION cpt_rules.validation_tick(pass integer) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'cpt_validation_tick' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED COST 0.001;
+COMMENT ON FUNCTION cpt_rules.validation_tick(integer) IS
+	'true; counts a line read by that pass of a validation, and reports its progress now and then';
+
+CREATE OR REPLACE FUNCTION cpt_rules.set_rule_validated(tbl regclass, rule_name name, validated boolean)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'cpt_set_rule_validated' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION cpt_rules.set_rule_validated(regclass, name, boolean) IS
+	'put the NOT VALID mark on a rule''s triggers and their clones, or take it off (the table locked SHARE UPDATE EXCLUSIVE or more); validate_addon_rule() validates first';
+
+
+DROP FUNCTION IF EXISTS cpt_rules.enforce_addon_rule(regclass, name, name[], name, name);
 CREATE OR REPLACE FUNCTION cpt_rules.enforce_addon_rule(tbl regclass, code name, group_by name[],
 											 service_date name DEFAULT NULL,
-											 constraint_name name DEFAULT NULL)
+											 constraint_name name DEFAULT NULL,
+											 validate boolean DEFAULT true)
 	RETURNS name
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -453,12 +479,23 @@ BEGIN
 	   AND NOT r.legacy AND cardinality(r.triggers) = 3
 	 ORDER BY r.rule_name LIMIT 1;
 	IF FOUND AND v_rule.enabled THEN
-		RAISE NOTICE 'add-on rule "%" is already enforced on %', v_rule.rule_name, tbl;
+		IF validate AND NOT v_rule.validated THEN
+			-- enforced NOT VALID: validate it now, as VALIDATE CONSTRAINT would
+			PERFORM cpt_rules.validate_rule(tbl, v_rule.rule_name, v_rule.code_column, v_rule.group_by,
+											v_rule.service_date_column);
+			PERFORM cpt_rules.set_rule_validated(tbl, v_rule.rule_name, true);
+			RAISE NOTICE 'add-on rule "%" on % validated: the lines already there obey it', v_rule.rule_name, tbl;
+		ELSE
+			RAISE NOTICE 'add-on rule "%" is already enforced on %', v_rule.rule_name, tbl;
+		END IF;
 		RETURN v_rule.rule_name;
 	ELSIF FOUND THEN
-		-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
-		PERFORM cpt_rules.validate_rule(tbl, v_rule.rule_name, v_rule.code_column, v_rule.group_by,
-										v_rule.service_date_column, 'enabling the rule');
+		IF validate THEN
+			-- disabled: validate what was written meanwhile, as VALIDATE CONSTRAINT would
+			PERFORM cpt_rules.validate_rule(tbl, v_rule.rule_name, v_rule.code_column, v_rule.group_by,
+											v_rule.service_date_column, 'enabling the rule');
+		END IF;
+		PERFORM cpt_rules.set_rule_validated(tbl, v_rule.rule_name, validate AND v_rule.validated);
 		v_citus := cpt_rules.citus_prepare(tbl, group_by, v_rule.rule_name);
 		-- one statement, so that the rule is never seen half enabled
 		EXECUTE format('ALTER TABLE %s %s', tbl,
@@ -468,7 +505,13 @@ BEGIN
 		IF v_citus IS NOT NULL THEN
 			PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
 		END IF;
-		RAISE NOTICE 'add-on rule "%" on % enabled again; the lines already there obey it', v_rule.rule_name, tbl;
+		IF validate THEN
+			RAISE NOTICE 'add-on rule "%" on % enabled again; the lines already there obey it', v_rule.rule_name, tbl;
+		ELSE
+			RAISE NOTICE 'add-on rule "%" on % enabled again, NOT VALID: the lines written meanwhile are not validated', v_rule.rule_name, tbl
+				USING HINT = format('Validate them without blocking writers: SELECT cpt_rules.validate_addon_rule(%L, %L);',
+									tbl::text, v_rule.rule_name);
+		END IF;
 		RETURN v_rule.rule_name;
 	END IF;
 
@@ -485,19 +528,80 @@ BEGIN
 			USING ERRCODE = 'duplicate_object', HINT = 'Choose another constraint_name.';
 	END LOOP;
 
-	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD FOREIGN KEY.
-	PERFORM cpt_rules.validate_rule(tbl, v_base, code, group_by, service_date);
+	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD FOREIGN
+	-- KEY, unless it is enforced NOT VALID: then only new writes are checked
+	-- until validate_addon_rule() validates the lines already there.
+	IF validate THEN
+		PERFORM cpt_rules.validate_rule(tbl, v_base, code, group_by, service_date);
+	END IF;
 
-	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date);
+	PERFORM cpt_rules.create_rule_triggers(tbl, v_base, code, group_by, service_date, NOT validate);
 	IF v_citus IS NOT NULL THEN
 		PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
 	END IF;
 
 	PERFORM cpt_rules.warn_unindexed(tbl, group_by);
+	IF NOT validate THEN
+		RAISE NOTICE 'add-on rule "%" on % enforced NOT VALID: new writes are checked, the lines already there are not validated yet', v_base, tbl
+			USING HINT = format('Validate them without blocking writers: SELECT cpt_rules.validate_addon_rule(%L, %L);',
+								tbl::text, v_base);
+	END IF;
 	RETURN v_base;
 END $$;
-COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, name) IS
-	'attach the add-on code rule to a table of claim lines (or enable it again, validating the lines); returns the rule''s name';
+COMMENT ON FUNCTION cpt_rules.enforce_addon_rule(regclass, name, name[], name, name, boolean) IS
+	'attach the add-on code rule to a table of claim lines (or enable it again), validating the lines already there unless validate is false (NOT VALID); returns the rule''s name';
+
+-- ALTER TABLE ... VALIDATE CONSTRAINT for a rule enforced NOT VALID: its
+-- triggers check every write already, so the lines stored before them are
+-- read under a SHARE UPDATE EXCLUSIVE lock, which lets the application go
+-- on writing; a write racing the validation is checked by the triggers,
+-- a line committed before it began is read by it.
+CREATE OR REPLACE FUNCTION cpt_rules.validate_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
+	RETURNS SETOF name
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_rule record;
+	v_found boolean := false;
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', tbl);
+	FOR v_rule IN SELECT * FROM cpt_rules.enforced_rules r
+				   WHERE r.table_name = tbl AND (constraint_name IS NULL OR r.rule_name = constraint_name)
+				   ORDER BY r.rule_name LOOP
+		v_found := true;
+		IF NOT v_rule.enabled THEN
+			-- lines written while it is off are seen by nothing
+			RAISE EXCEPTION 'add-on rule "%" on % is not enabled', v_rule.rule_name, tbl
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = 'A validation relies on the rule''s triggers to check the writes that race it.',
+					  HINT = format('Enable it, validating the lines: SELECT cpt_rules.enforce_addon_rule(%L, code => %L, group_by => %L%s, constraint_name => %L);',
+									tbl::text, v_rule.code_column, v_rule.group_by,
+									CASE WHEN v_rule.service_date_column IS NOT NULL
+										 THEN format(', service_date => %L', v_rule.service_date_column) ELSE '' END,
+									v_rule.rule_name);
+		END IF;
+		IF v_rule.validated THEN
+			CONTINUE;
+		END IF;
+		PERFORM cpt_rules.validate_rule(tbl, v_rule.rule_name, v_rule.code_column, v_rule.group_by,
+										v_rule.service_date_column);
+		PERFORM cpt_rules.set_rule_validated(tbl, v_rule.rule_name, true);
+		RETURN NEXT v_rule.rule_name;
+	END LOOP;
+	IF NOT v_found THEN
+		IF constraint_name IS NULL THEN
+			RAISE EXCEPTION 'table % enforces no add-on rule', tbl USING ERRCODE = 'undefined_object';
+		END IF;
+		RAISE EXCEPTION 'add-on rule "%" of table % does not exist', constraint_name, tbl
+			USING ERRCODE = 'undefined_object';
+	END IF;
+END $$;
+COMMENT ON FUNCTION cpt_rules.validate_addon_rule(regclass, name) IS
+	'validate the lines of a rule enforced NOT VALID (every such rule of the table when no name is given) without blocking writers; returns the rules it validated';
 
 CREATE OR REPLACE FUNCTION cpt_rules.drop_addon_rule(tbl regclass, constraint_name name DEFAULT NULL)
 	RETURNS boolean

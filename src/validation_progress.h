@@ -1,0 +1,28 @@
+/*
+ * validation_progress.h
+ *		NOTICEs that tell how far a long validation of a rule has read.
+ */
+#ifndef VALIDATION_PROGRESS_H
+#define VALIDATION_PROGRESS_H
+
+#include "postgres.h"
+
+/* The passes of the audit query over a table's lines (rule_audit.c). */
+#define PROGRESS_PASS_CANDIDATES	1	/* every line: does its group need judging? */
+#define PROGRESS_PASS_GROUPS		2	/* the lines of those groups */
+#define PROGRESS_PASS_UNGROUPED		3	/* lines with a NULL group column */
+#define PROGRESS_PASSES				3
+
+/* cpt_rules.progress_interval, in milliseconds; 0: no progress NOTICEs. */
+extern int	validation_progress_interval;
+
+extern void validation_progress_init(void);
+
+/*
+ * Count the lines the audit reads from here on, and report them as the
+ * validation of that rule on tbl, until validation_progress_end().
+ */
+extern void validation_progress_begin(const char *kind_name, const char *rulename, Oid tbl);
+extern void validation_progress_end(void);
+
+#endif							/* VALIDATION_PROGRESS_H */
