@@ -34,6 +34,15 @@ INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES
 	(2, '2026-11-01', '27078'), (2, '2026-11-01', '20933'),
 	(3, '2024-02-01', '27447'), (3, '2024-02-01', '0054T'),
 	(4, '2024-02-01', '99213'), (4, '2024-02-01', NULL);
+SET client_min_messages = warning;
+-- a warehouse's text codes, junk among them, under a rule enforced NOT
+-- VALID over a line that breaks it: restored NOT VALID, the line with it
+CREATE TABLE billing.medical_claim (claim_id text, claim_line_start_date date, hcpcs_code text);
+CREATE INDEX ON billing.medical_claim (claim_id);
+INSERT INTO billing.medical_claim VALUES ('A', '2024-01-05', ' 27365'), ('A', '2024-01-05', '20933 '),
+	('B', '2024-01-05', 'XXXXX'), ('B', '2024-01-05', '20933'), ('C', '2024-01-05', '0450');
+SELECT cpt_rules.enforce_addon_rule('billing.medical_claim', code => 'hcpcs_code',
+	group_by => '{claim_id}', service_date => 'claim_line_start_date', validate => false);
 SQL
 
 snapshot() {
@@ -43,7 +52,9 @@ SELECT 'edit', aoc_type, addon, primary_code, edit_effective, edit_deleted, note
 SELECT 'payer', addon, primary_code, effective, deleted, note FROM cpt_rules.payer_pair ORDER BY 2, 3;
 SELECT 'line', line_id, claim_id, service_date, code FROM billing.claim_lines ORDER BY line_id;
 SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger
- WHERE tgrelid = 'billing.claim_lines'::regclass ORDER BY tgname;
+ WHERE tgrelid IN ('billing.claim_lines'::regclass, 'billing.medical_claim'::regclass) ORDER BY tgname;
+SELECT 'rule', table_name, rule_name, code_column, enabled, validated FROM cpt_rules.enforced_rules ORDER BY 2, 3;
+SELECT 'text line', claim_id, hcpcs_code FROM billing.medical_claim ORDER BY 2, 3;
 SELECT 'index', indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
  WHERE indrelid = 'billing.claim_lines'::regclass ORDER BY 2::text;
 SELECT 'lookup', valid_pairing('20933', '27078', '2026-10-01'), valid_pairing('20933', '27704', '2026-10-01'),
@@ -58,7 +69,12 @@ enforcing() {
 	out=$(psql -X -q -d "$db" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
 		-c "INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES (99, '2024-03-01', '20933')" 2>&1)
 	grep -q "23514" <<<"$out" || grep -q "has no eligible primary code" <<<"$out" || return 1
-	q "$db" -c "BEGIN; INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES (98, '2024-03-01', '20933'), (98, '2024-03-01', '27645'); ROLLBACK;" >/dev/null
+	q "$db" -c "BEGIN; INSERT INTO billing.claim_lines (claim_id, service_date, code) VALUES (98, '2024-03-01', '20933'), (98, '2024-03-01', '27645'); ROLLBACK;" >/dev/null || return 1
+	# the NOT VALID rule on text codes checks new writes, and its validation finds the stored line
+	out=$(psql -X -q -d "$db" -c "INSERT INTO billing.medical_claim VALUES ('Z', '2024-03-01', '20933')" 2>&1)
+	grep -q "has no eligible primary code" <<<"$out" || return 1
+	out=$(psql -X -q -d "$db" -c "SELECT cpt_rules.validate_addon_rule('billing.medical_claim')" 2>&1)
+	grep -q "table billing.medical_claim has 1 add-on line(s) without an eligible primary code" <<<"$out"
 }
 
 pg_dump -Fc -f "$work/db.dump" dr_src && ok "pg_dump -Fc" || not_ok "pg_dump -Fc"
