@@ -33,7 +33,7 @@ PGFILEDESC = "cpt_rules - CPT/HCPCS codes and add-on code rules"
 # are built from src/sql and data/; released scripts are kept as shipped in
 # src/sql/released (on release, copy the two built scripts there).
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
-PREVVERSION = 1.4
+PREVVERSION = 1.5
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/released/*.sql)
 EXTRA_CLEAN = $(DATA_built) META.json

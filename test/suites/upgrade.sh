@@ -150,11 +150,12 @@ SQL
 }
 
 upgrade_path 1.0
-upgrade_path 1.0 1.1 1.2 1.3 1.4 "$latest"
+upgrade_path 1.0 1.1 1.2 1.3 1.4 1.5 "$latest"
 upgrade_path 1.1
 upgrade_path 1.2
 upgrade_path 1.3
 upgrade_path 1.4
+upgrade_path 1.5
 
 # Leaving: drop the rules and convert the columns, and DROP EXTENSION leaves
 # every table and row in place; without that it is refused.

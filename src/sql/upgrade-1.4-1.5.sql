@@ -1,3 +1,0 @@
--- 1.5 changes and adds functions only (src/sql/constraint.sql,
--- src/sql/refresh_edits.sql and src/sql/adoption.sql, run above); no stored
--- rule needs rebinding.

@@ -1,0 +1,3 @@
+-- 1.6 changes and adds functions only (src/sql/constraint.sql,
+-- src/sql/refresh_edits.sql and src/sql/adoption.sql, run above); the
+-- triggers of a rule made by 1.5 carry one argument and read as validated.
