@@ -10,28 +10,39 @@
 #define BITS_PER_CHAR 6
 #define CHAR_MASK 0x3F
 
-/* ASCII whitespace as isspace() sees it in the C locale. */
-static bool
+/*
+ * Each byte as a code character: 1 + its value (0-9, then A-Z and a-z as
+ * 10-35), SPACE for ASCII whitespace as isspace() sees it in the C locale,
+ * 0 for anything else.  A table, because a rule on a text code column
+ * parses the code of every row written.
+ */
+#define SPACE 0x40
+
+static const unsigned char char_table[256] = {
+	[' '] = SPACE, ['\t'] = SPACE, ['\n'] = SPACE, ['\r'] = SPACE, ['\f'] = SPACE, ['\v'] = SPACE,
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23,
+	['N'] = 24, ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32, ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['g'] = 17, ['h'] = 18, ['i'] = 19, ['j'] = 20, ['k'] = 21, ['l'] = 22, ['m'] = 23,
+	['n'] = 24, ['o'] = 25, ['p'] = 26, ['q'] = 27, ['r'] = 28, ['s'] = 29, ['t'] = 30, ['u'] = 31, ['v'] = 32, ['w'] = 33, ['x'] = 34, ['y'] = 35, ['z'] = 36,
+};
+
+static inline bool
 is_space(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\f' || c == '\v';
+	return char_table[c] == SPACE;
 }
 
 /* Map [0-9A-Za-z] to 0..35, anything else to -1. */
-static int
+static inline int
 char_to_digit(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	return -1;
+	unsigned char v = char_table[c];
+
+	return v == 0 || v == SPACE ? -1 : v - 1;
 }
 
-static bool
+static inline bool
 is_num(int d)
 {
 	return d >= 0 && d <= 9;
@@ -68,6 +79,32 @@ classify(const int d[CPT_CODE_LEN])
 	return is_num(d[4]) ? CPT_SET_HCPCS_LEVEL_II : CPT_SET_INVALID;
 }
 
+/*
+ * The common case, five characters without blanks, in straight-line code:
+ * a rule on a text column parses every row's code.  False when the slow
+ * path must decide (and report why the value is no code).
+ */
+static inline bool
+parse_five(const unsigned char *s, uint32_t *packed)
+{
+	/* each character's value, or above 35 when it is none (0 - 1 wraps) */
+	unsigned	d0 = (unsigned) char_table[s[0]] - 1;
+	unsigned	d1 = (unsigned) char_table[s[1]] - 1;
+	unsigned	d2 = (unsigned) char_table[s[2]] - 1;
+	unsigned	d3 = (unsigned) char_table[s[3]] - 1;
+	unsigned	d4 = (unsigned) char_table[s[4]] - 1;
+
+	if (d1 > 9 || d2 > 9 || d3 > 9 || d0 > 35 || d4 > 35)
+		return false;
+	if (d0 <= 9 ? !(d4 <= 9 || d4 == 'F' - 'A' + 10 || d4 == 'T' - 'A' + 10 ||
+					 d4 == 'U' - 'A' + 10 || d4 == 'M' - 'A' + 10)
+		: d4 > 9)
+		return false;
+	*packed = d0 << (4 * BITS_PER_CHAR) | d1 << (3 * BITS_PER_CHAR) | d2 << (2 * BITS_PER_CHAR) |
+		d3 << BITS_PER_CHAR | d4;
+	return true;
+}
+
 CptParseResult
 cpt_code_parse(const char *str, size_t len, uint32_t *packed)
 {
@@ -77,6 +114,9 @@ cpt_code_parse(const char *str, size_t len, uint32_t *packed)
 	int			d[CPT_CODE_LEN];
 	uint32_t	value = 0;
 
+	if (len == CPT_CODE_LEN && parse_five(s, packed))
+		return CPT_PARSE_OK;
+
 	while (start < end && is_space(s[start]))
 		start++;
 	while (end > start && is_space(s[end - 1]))
@@ -85,17 +125,20 @@ cpt_code_parse(const char *str, size_t len, uint32_t *packed)
 	if (start == end)
 		return CPT_PARSE_EMPTY;
 
-	/* check the alphabet first so "2093é" reports the character, not length */
-	for (size_t i = start; i < end; i++)
-		if (char_to_digit(s[i]) < 0)
-			return CPT_PARSE_BAD_CHARACTER;
-
 	if (end - start != CPT_CODE_LEN)
+	{
+		/* the alphabet first, so that "2093é" reports the character, not the length */
+		for (size_t i = start; i < end; i++)
+			if (char_to_digit(s[i]) < 0)
+				return CPT_PARSE_BAD_CHARACTER;
 		return CPT_PARSE_BAD_LENGTH;
+	}
 
 	for (int i = 0; i < CPT_CODE_LEN; i++)
 	{
 		d[i] = char_to_digit(s[start + i]);
+		if (d[i] < 0)
+			return CPT_PARSE_BAD_CHARACTER;
 		value = (value << BITS_PER_CHAR) | (uint32_t) d[i];
 	}
 
