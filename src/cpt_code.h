@@ -10,6 +10,7 @@
 #include "fmgr.h"
 
 #include "pg_compat.h"
+#include "cpt_code_parse.h"
 
 typedef uint32 CptCode;
 
@@ -34,11 +35,17 @@ extern bool cpt_code_of_text(Datum value, CptCode *code);
 static inline bool
 cpt_code_of_column(Datum value, bool text_form, CptCode *code)
 {
+	const struct varlena *v = (const struct varlena *) DatumGetPointer(value);
+
 	if (!text_form)
 	{
 		*code = DatumGetCptCode(value);
 		return true;
 	}
+	/* five characters stored inline, the usual value, read here */
+	if (VARATT_IS_SHORT(v) && VARSIZE_SHORT(v) == VARHDRSZ_SHORT + CPT_CODE_LEN &&
+		cpt_code_parse_five(VARDATA_SHORT(v), code))
+		return true;
 	return cpt_code_of_text(value, code);
 }
 

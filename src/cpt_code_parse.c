@@ -10,16 +10,9 @@
 #define BITS_PER_CHAR 6
 #define CHAR_MASK 0x3F
 
-/*
- * Each byte as a code character: 1 + its value (0-9, then A-Z and a-z as
- * 10-35), SPACE for ASCII whitespace as isspace() sees it in the C locale,
- * 0 for anything else.  A table, because a rule on a text code column
- * parses the code of every row written.
- */
-#define SPACE 0x40
-
-static const unsigned char char_table[256] = {
-	[' '] = SPACE, ['\t'] = SPACE, ['\n'] = SPACE, ['\r'] = SPACE, ['\f'] = SPACE, ['\v'] = SPACE,
+/* cpt_code_parse.h says what each entry holds. */
+const unsigned char cpt_code_char_table[256] = {
+	[' '] = CPT_CHAR_SPACE, ['\t'] = CPT_CHAR_SPACE, ['\n'] = CPT_CHAR_SPACE, ['\r'] = CPT_CHAR_SPACE, ['\f'] = CPT_CHAR_SPACE, ['\v'] = CPT_CHAR_SPACE,
 	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
 	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['G'] = 17, ['H'] = 18, ['I'] = 19, ['J'] = 20, ['K'] = 21, ['L'] = 22, ['M'] = 23,
 	['N'] = 24, ['O'] = 25, ['P'] = 26, ['Q'] = 27, ['R'] = 28, ['S'] = 29, ['T'] = 30, ['U'] = 31, ['V'] = 32, ['W'] = 33, ['X'] = 34, ['Y'] = 35, ['Z'] = 36,
@@ -27,19 +20,20 @@ static const unsigned char char_table[256] = {
 	['n'] = 24, ['o'] = 25, ['p'] = 26, ['q'] = 27, ['r'] = 28, ['s'] = 29, ['t'] = 30, ['u'] = 31, ['v'] = 32, ['w'] = 33, ['x'] = 34, ['y'] = 35, ['z'] = 36,
 };
 
+
 static inline bool
 is_space(unsigned char c)
 {
-	return char_table[c] == SPACE;
+	return cpt_code_char_table[c] == CPT_CHAR_SPACE;
 }
 
 /* Map [0-9A-Za-z] to 0..35, anything else to -1. */
 static inline int
 char_to_digit(unsigned char c)
 {
-	unsigned char v = char_table[c];
+	unsigned char v = cpt_code_char_table[c];
 
-	return v == 0 || v == SPACE ? -1 : v - 1;
+	return v == 0 || v == CPT_CHAR_SPACE ? -1 : v - 1;
 }
 
 static inline bool
@@ -79,32 +73,6 @@ classify(const int d[CPT_CODE_LEN])
 	return is_num(d[4]) ? CPT_SET_HCPCS_LEVEL_II : CPT_SET_INVALID;
 }
 
-/*
- * The common case, five characters without blanks, in straight-line code:
- * a rule on a text column parses every row's code.  False when the slow
- * path must decide (and report why the value is no code).
- */
-static inline bool
-parse_five(const unsigned char *s, uint32_t *packed)
-{
-	/* each character's value, or above 35 when it is none (0 - 1 wraps) */
-	unsigned	d0 = (unsigned) char_table[s[0]] - 1;
-	unsigned	d1 = (unsigned) char_table[s[1]] - 1;
-	unsigned	d2 = (unsigned) char_table[s[2]] - 1;
-	unsigned	d3 = (unsigned) char_table[s[3]] - 1;
-	unsigned	d4 = (unsigned) char_table[s[4]] - 1;
-
-	if (d1 > 9 || d2 > 9 || d3 > 9 || d0 > 35 || d4 > 35)
-		return false;
-	if (d0 <= 9 ? !(d4 <= 9 || d4 == 'F' - 'A' + 10 || d4 == 'T' - 'A' + 10 ||
-					 d4 == 'U' - 'A' + 10 || d4 == 'M' - 'A' + 10)
-		: d4 > 9)
-		return false;
-	*packed = d0 << (4 * BITS_PER_CHAR) | d1 << (3 * BITS_PER_CHAR) | d2 << (2 * BITS_PER_CHAR) |
-		d3 << BITS_PER_CHAR | d4;
-	return true;
-}
-
 CptParseResult
 cpt_code_parse(const char *str, size_t len, uint32_t *packed)
 {
@@ -114,7 +82,7 @@ cpt_code_parse(const char *str, size_t len, uint32_t *packed)
 	int			d[CPT_CODE_LEN];
 	uint32_t	value = 0;
 
-	if (len == CPT_CODE_LEN && parse_five(s, packed))
+	if (len == CPT_CODE_LEN && cpt_code_parse_five(str, packed))
 		return CPT_PARSE_OK;
 
 	while (start < end && is_space(s[start]))

@@ -46,6 +46,40 @@ typedef enum CptParseResult
 extern CptParseResult cpt_code_parse(const char *str, size_t len,
 									 uint32_t *packed);
 
+/*
+ * Each byte as a code character: 1 + its value (0-9, then A-Z and a-z as
+ * 10-35), CPT_CHAR_SPACE for ASCII whitespace as isspace() sees it in the C
+ * locale, 0 for anything else.
+ */
+#define CPT_CHAR_SPACE 0x40
+extern const unsigned char cpt_code_char_table[256];
+
+/*
+ * The common case of cpt_code_parse(), five characters without blanks, in
+ * straight-line code that callers inline: a rule on a text column parses
+ * every row's code.  False when cpt_code_parse() must decide (and say why
+ * the value is no code).
+ */
+static inline bool
+cpt_code_parse_five(const char *str, uint32_t *packed)
+{
+	const unsigned char *s = (const unsigned char *) str;
+	/* each character's value, or above 35 when it is none (0 - 1 wraps) */
+	unsigned	d0 = (unsigned) cpt_code_char_table[s[0]] - 1;
+	unsigned	d1 = (unsigned) cpt_code_char_table[s[1]] - 1;
+	unsigned	d2 = (unsigned) cpt_code_char_table[s[2]] - 1;
+	unsigned	d3 = (unsigned) cpt_code_char_table[s[3]] - 1;
+	unsigned	d4 = (unsigned) cpt_code_char_table[s[4]] - 1;
+
+	if (d1 > 9 || d2 > 9 || d3 > 9 || d0 > 35 || d4 > 35)
+		return false;
+	/* digits then F, T, U or M (CPT II, III, PLA, MAAA); a letter then digits */
+	if (d0 <= 9 ? !(d4 <= 9 || d4 == 15 || d4 == 29 || d4 == 30 || d4 == 22) : d4 > 9)
+		return false;
+	*packed = d0 << 24 | d1 << 18 | d2 << 12 | d3 << 6 | d4;
+	return true;
+}
+
 /* Write the canonical five characters plus a NUL into out[6]. */
 extern void cpt_code_format(uint32_t packed, char *out);
 
