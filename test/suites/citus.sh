@@ -500,6 +500,46 @@ else
 	not_ok "... 20933 billed by another NPI than the 27365 is rejected with 23514"; got "$out"
 fi
 
+# ---------------------------------------------------------------- text codes, enforced NOT VALID
+# A warehouse's table as it is: text codes with junk, a claim breaking the
+# rule stored before it, the rule enforced NOT VALID and validated later.
+out=$(run "$PC" <<'SQL'
+CREATE TABLE medical_claim (claim_id text, claim_line_start_date date, hcpcs_code text);
+CREATE INDEX ON medical_claim (claim_id);
+SELECT create_distributed_table('medical_claim', 'claim_id', shard_count => 8);
+INSERT INTO medical_claim SELECT 'C' || g, DATE '2026-08-01', c
+  FROM generate_series(1, 40) g, unnest(ARRAY[' 27365', '20933 ', 'XXXXX', '0450']) c;
+INSERT INTO medical_claim VALUES ('BAD', '2026-08-01', 'j3490'), ('BAD', '2026-08-01', '20933');
+SET citus.enable_unsafe_triggers = on;
+SELECT cpt_rules.enforce_addon_rule('medical_claim', code => 'hcpcs_code', group_by => '{claim_id}',
+	service_date => 'claim_line_start_date', validate => false);
+SQL
+)
+[ "$(sqlstate "$out")" = 00000 ] && ok "a rule on a distributed table's text codes is enforced NOT VALID over a stored violation" ||
+	{ not_ok "a rule on a distributed table's text codes is enforced NOT VALID over a stored violation"; got "$out"; }
+out=$(run "$PC" <<<"INSERT INTO medical_claim VALUES ('NEW1', '2026-08-02', '20933'), ('NEW1', '2026-08-02', '2736X');")
+if [ "$(sqlstate "$out")" = 23514 ] && [ "$(q "$PC" -c "SELECT count(*) FROM medical_claim WHERE claim_id = 'NEW1'")" = 0 ]; then
+	ok "... a new claim whose primary is junk is rejected with 23514"
+else
+	not_ok "... a new claim whose primary is junk is rejected with 23514"; got "$out"
+fi
+out=$(run "$PC" <<<"INSERT INTO medical_claim VALUES ('NEW2', '2026-08-02', ' 20933'), ('NEW2', '2026-08-02', '27365 ');")
+check "... a new claim with blanks around its codes commits" [ "$(sqlstate "$out")" = 00000 ]
+out=$(run "$PC" <<<"SELECT cpt_rules.validate_addon_rule('medical_claim');")
+if [ "$(sqlstate "$out")" = 23514 ] && grep -q 'has 1 add-on line(s) without an eligible primary code' <<<"$out" &&
+	[ "$(q "$PC" -c "SELECT validated FROM cpt_rules.enforced_rules WHERE table_name = 'medical_claim'::regclass")" = f ]; then
+	ok "... validating it finds the stored claim on the workers, and the rule stays NOT VALID"
+else
+	not_ok "... validating it finds the stored claim on the workers, and the rule stays NOT VALID"; got "$out"
+fi
+out=$(run "$PC" <<<"DELETE FROM medical_claim WHERE claim_id = 'BAD'; SELECT cpt_rules.validate_addon_rule('medical_claim');")
+if [ "$(sqlstate "$out")" = 00000 ] &&
+	[ "$(q "$PC" -c "SELECT validated FROM cpt_rules.enforced_rules WHERE table_name = 'medical_claim'::regclass")" = t ]; then
+	ok "... and once the claim is gone it validates"
+else
+	not_ok "... and once the claim is gone it validates"; got "$out"
+fi
+
 # ---------------------------------------------------------------- reference and local tables
 for kind in reference local; do
 	t=${kind}_claims
