@@ -171,7 +171,7 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 "   FROM lines l GROUP BY %s"
 					 ")"
 					 " SELECT %s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]"
-					 "   FROM groups g, pg_catalog.unnest(%s(g.codes, g.dates)) i"
+					 "   FROM groups g, pg_catalog.unnest(CASE WHEN %strue THEN %s(g.codes, g.dates) END) i"
 					 "  ORDER BY 1, 2",
 					 tcols, code, date, tab,
 					 table,
@@ -182,7 +182,7 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 table,
 					 tick(progress, PROGRESS_PASS_UNGROUPED), anynull, where.data,
 					 lcols, lcols,
-					 key, kind->audit_judge);
+					 key, tick(progress, PROGRESS_PASS_JUDGING), kind->audit_judge);
 	return q.data;
 }
 

@@ -108,19 +108,24 @@ report(int pass, TimestampTz now)
 	int64		read = progress.read[pass];
 
 	TimestampDifference(progress.started, now, &secs, &usecs);
-	if (progress.lines > 0)
+	if (pass == PROGRESS_PASS_JUDGING)
+		ereport(NOTICE,
+				(errmsg("validating %s: judging the groups, " INT64_FORMAT " judged, %ld s",
+						progress.what, read, secs),
+				 errdetail("The lines have been read; the groups that need judging are judged one by one.")));
+	else if (progress.lines > 0)
 		ereport(NOTICE,
 				(errmsg("validating %s: pass %d of %d, " INT64_FORMAT " of about %.0f lines (%.0f%%), %ld s",
-						progress.what, pass, PROGRESS_PASSES, read, progress.lines,
+						progress.what, pass, PROGRESS_PASS_UNGROUPED, read, progress.lines,
 						Min(100.0, 100.0 * read / progress.lines), secs),
 				 errdetail("Pass 1 reads every line for the groups that need judging, "
-						   "pass 2 those groups' lines, pass 3 the lines outside any group.")));
+						   "pass 2 those groups' lines, pass 3 the lines outside any group; then the groups are judged.")));
 	else
 		ereport(NOTICE,
 				(errmsg("validating %s: pass %d of %d, " INT64_FORMAT " lines, %ld s",
-						progress.what, pass, PROGRESS_PASSES, read, secs),
+						progress.what, pass, PROGRESS_PASS_UNGROUPED, read, secs),
 				 errdetail("Pass 1 reads every line for the groups that need judging, "
-						   "pass 2 those groups' lines, pass 3 the lines outside any group.")));
+						   "pass 2 those groups' lines, pass 3 the lines outside any group; then the groups are judged.")));
 }
 
 /* cpt_rules.validation_tick(pass): true, having counted a line of that pass. */
@@ -133,7 +138,8 @@ cpt_validation_tick(PG_FUNCTION_ARGS)
 
 	if (!progress.active || pass < 1 || pass > PROGRESS_PASSES)
 		PG_RETURN_BOOL(true);
-	if (++progress.read[pass] % LINES_PER_CLOCK_READ != 0)
+	/* groups are fewer and slower than lines: the clock more often */
+	if (++progress.read[pass] % (pass == PROGRESS_PASS_JUDGING ? 256 : LINES_PER_CLOCK_READ) != 0)
 		PG_RETURN_BOOL(true);
 	now = GetCurrentTimestamp();
 	if (TimestampDifferenceExceeds(progress.last, now, validation_progress_interval))

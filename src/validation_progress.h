@@ -11,7 +11,8 @@
 #define PROGRESS_PASS_CANDIDATES	1	/* every line: does its group need judging? */
 #define PROGRESS_PASS_GROUPS		2	/* the lines of those groups */
 #define PROGRESS_PASS_UNGROUPED		3	/* lines with a NULL group column */
-#define PROGRESS_PASSES				3
+#define PROGRESS_PASS_JUDGING		4	/* the groups, gathered, judged one by one */
+#define PROGRESS_PASSES				4
 
 /* cpt_rules.progress_interval, in milliseconds; 0: no progress NOTICEs. */
 extern int	validation_progress_interval;

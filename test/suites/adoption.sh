@@ -108,9 +108,10 @@ SQL
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "SET cpt_rules.progress_interval = '1ms'" \
 	-c "SELECT cpt_rules.validate_addon_rule('big_claims')" >"$work/progress.out" 2>&1
 progress_reported() {
-	grep -qE '^NOTICE:  validating add-on rule "big_claims_addon_rule" on table big_claims: pass [123] of 3, [0-9]+ of about 300000 lines \([0-9]+%\), [0-9]+ s$' "$work/progress.out"
+	grep -qE '^NOTICE:  validating add-on rule "big_claims_addon_rule" on table big_claims: pass [123] of 3, [0-9]+ of about 300000 lines \([0-9]+%\), [0-9]+ s$' "$work/progress.out" &&
+		grep -qE '^NOTICE:  validating add-on rule "big_claims_addon_rule" on table big_claims: judging the groups, [0-9]+ judged, [0-9]+ s$' "$work/progress.out"
 }
-check "a long validation reports its progress" progress_reported
+check "a long validation reports its progress, reading the lines and judging the groups" progress_reported
 progress_silent() {
 	q -c "BEGIN" -c "LOCK big_claims IN SHARE UPDATE EXCLUSIVE MODE" \
 		-c "SELECT cpt_rules.set_rule_validated('big_claims', 'big_claims_addon_rule', false)" -c "COMMIT" >/dev/null &&
