@@ -45,6 +45,16 @@ SELECT cpt_rules.enforce_addon_rule('billing.medical_claim', code => 'hcpcs_code
 	group_by => '{claim_id}', service_date => 'claim_line_start_date', validate => false);
 SQL
 
+# an MUE table loaded from CMS's CSV for a later quarter: dumped, restored beside the shipped one
+mue_csv=$(cd "$(dirname "$0")/../data" && pwd)/MCR_MUE_PractitionerServices_excerpt_Eff_07-01-2026.csv
+q dr_src >/dev/null <<SQL || not_ok "an MUE table loaded into the source database"
+SET client_min_messages = warning;
+CREATE TEMP TABLE mue_in (LIKE cpt_rules.cms_mue_file);
+\copy mue_in FROM '$mue_csv' WITH (FORMAT csv, ENCODING 'LATIN1')
+UPDATE mue_in SET mue_value = '3' WHERE hcpcs_code = '99213';
+SELECT count(*) FROM cpt_rules.refresh_mue_edits('mue_in', 'practitioner', '2026-10-01', allow_shrink => true);
+SQL
+
 snapshot() {
 	q "$1" <<'SQL'
 SELECT 'edit', aoc_type, addon, primary_code, edit_effective, edit_deleted, notes FROM cpt_rules.aoc_edit
@@ -59,6 +69,9 @@ SELECT 'index', indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
  WHERE indrelid = 'billing.claim_lines'::regclass ORDER BY 2::text;
 SELECT 'lookup', valid_pairing('20933', '27078', '2026-10-01'), valid_pairing('20933', '27704', '2026-10-01'),
        valid_pairing('20934', '23210'), valid_pairing('0054T', '27447');
+SELECT 'mue quarter', setting, effective, ends, source, codes FROM cpt_rules.mue_quarter ORDER BY 2, 3;
+SELECT 'mue', d, m.* FROM unnest('{2026-09-30,2026-10-01}'::date[]) d, cpt_rules.mue('99213', d) m;
+SELECT 'mue codes', count(*) FROM cpt_rules.mue_edit;
 SQL
 }
 snapshot dr_src >"$work/src.txt"
