@@ -204,7 +204,8 @@ audit_read_unfiltered(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols
 					  Oid only_groups_of, List *excluding, Tuplestorestate *store,
 					  TupleDesc desc, AuditSummary *summary, const char *progress_rule)
 {
-	bool		progress = progress_rule != NULL && validation_progress_interval > 0;
+	bool		progress = progress_rule != NULL && validation_progress_interval > 0 &&
+		validation_progress_available();
 	char	   *query = audit_query(kind, tbl, cols, only_groups_of, excluding, progress);
 	Oid			save_userid;
 	int			save_sec_context;

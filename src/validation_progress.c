@@ -16,7 +16,11 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "lib/stringinfo.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -54,6 +58,15 @@ validation_progress_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("cpt_rules");
+}
+
+bool
+validation_progress_available(void)
+{
+	Oid			argtypes[1] = {INT4OID};
+
+	return OidIsValid(LookupFuncName(list_make2(makeString("cpt_rules"), makeString("validation_tick")),
+									 1, argtypes, true));
 }
 
 /* The lines of tbl and its partitions, as the last ANALYZE or VACUUM counted them. */

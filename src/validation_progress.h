@@ -20,6 +20,13 @@ extern int	validation_progress_interval;
 extern void validation_progress_init(void);
 
 /*
+ * Has the installed version of the extension's SQL the function the audit
+ * query calls to count lines?  (A database not yet updated to 1.6 runs
+ * this module with its older SQL: its validations go without progress.)
+ */
+extern bool validation_progress_available(void);
+
+/*
  * Count the lines the audit reads from here on, and report them as the
  * validation of that rule on tbl, until validation_progress_end().
  */
