@@ -41,6 +41,15 @@ SELECT * FROM validate_addon_rule('claims');
 SELECT * FROM validate_addon_rule('claims', 'no_such_rule');
 SELECT * FROM validate_addon_rule(NULL);
 
+-- the mark changed on a partitioned table locked ONLY: its partitions are
+-- locked as it is before their triggers change
+BEGIN;
+LOCK TABLE ONLY claims IN SHARE UPDATE EXCLUSIVE MODE;
+SELECT set_rule_validated('claims', 'claims_addon_rule', false);
+SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+ WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'claims%' AND c.relkind = 'r' ORDER BY 1;
+ROLLBACK;
+
 -- enforcing it again with validation validates a NOT VALID rule
 CREATE TABLE online_lines (claim_id int, code cpt_code);
 INSERT INTO online_lines VALUES (1, '27365'), (1, '20933');

@@ -381,8 +381,12 @@ cpt_set_rule_validated(PG_FUNCTION_ARGS)
 		appendBinaryStringInfo(&args, RULE_NOT_VALID, strlen(RULE_NOT_VALID) + 1);
 
 	tgrel = table_open(TriggerRelationId, RowExclusiveLock);
-	/* the tree's tables, each after its parent: clones follow their parents */
-	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	/*
+	 * The tree's tables, each after its parent (clones follow their
+	 * parents), each locked as the parent is: a caller may have locked it
+	 * ONLY.
+	 */
+	foreach(lc, find_all_inheritors(relid, ShareUpdateExclusiveLock, NULL))
 	{
 		Oid			r = lfirst_oid(lc);
 		ScanKeyData key;
