@@ -352,7 +352,7 @@ rule_code_type_ok(Oid type, bool *text_form)
 	return *text_form || base == cpt_code_type_oid();
 }
 
-void
+bool
 rule_check_column_types(Relation rel, const BoundRule *b)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -371,9 +371,41 @@ rule_check_column_types(Relation rel, const BoundRule *b)
 				 errmsg("date-of-service column \"%s\" of table \"%s\" is not of type date",
 						NameStr(TupleDescAttr(desc, b->date_attno - 1)->attname),
 						RelationGetRelationName(rel))));
+	return text_form;
 }
 
 /* ---------- for SQL: the current names of a rule's columns ---------- */
+
+void
+rule_bind_tuple(HeapTuple tup, TupleDesc tgdesc, BoundRule *out)
+{
+	Form_pg_trigger form = (Form_pg_trigger) GETSTRUCT(tup);
+	bool		isnull;
+	Datum		d;
+	char	   *tgqual = NULL;
+	char	  **args = NULL;
+	int			nargs = form->tgnargs;
+
+	d = heap_getattr(tup, Anum_pg_trigger_tgqual, tgdesc, &isnull);
+	if (!isnull)
+		tgqual = TextDatumGetCString(d);
+	if (nargs > 0)
+	{
+		bytea	   *val;
+		char	   *p;
+
+		d = heap_getattr(tup, Anum_pg_trigger_tgargs, tgdesc, &isnull);
+		val = DatumGetByteaPP(d);
+		p = VARDATA_ANY(val);
+		args = palloc(sizeof(char *) * nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			args[i] = pstrdup(p);
+			p += strlen(p) + 1;
+		}
+	}
+	rule_bind(tgqual, nargs, args, NameStr(form->tgname), form->tgtype, form->tgrelid, out);
+}
 
 void
 rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
@@ -383,12 +415,7 @@ rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
 	ScanKeyData skey;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	Form_pg_trigger form;
-	bool		isnull;
-	Datum		d;
-	char	   *tgqual = NULL;
-	char	  **args = NULL;
-	int			nargs;
+	Oid			relid;
 	BoundRule	b;
 
 	ScanKeyInit(&skey, Anum_pg_trigger_oid, BTEqualStrategyNumber,
@@ -399,38 +426,19 @@ rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("trigger with OID %u does not exist", tgoid)));
-	form = (Form_pg_trigger) GETSTRUCT(tup);
-	d = heap_getattr(tup, Anum_pg_trigger_tgqual, RelationGetDescr(tgrel), &isnull);
-	if (!isnull)
-		tgqual = TextDatumGetCString(d);
-	nargs = form->tgnargs;
-	if (nargs > 0)
-	{
-		bytea	   *val;
-		char	   *p;
-
-		d = heap_getattr(tup, Anum_pg_trigger_tgargs, RelationGetDescr(tgrel), &isnull);
-		val = DatumGetByteaPP(d);
-		p = VARDATA_ANY(val);
-		args = palloc(sizeof(char *) * nargs);
-		for (int i = 0; i < nargs; i++)
-		{
-			args[i] = pstrdup(p);
-			p += strlen(p) + 1;
-		}
-	}
-	rule_bind(tgqual, nargs, args, NameStr(form->tgname), form->tgtype, form->tgrelid, &b);
+	relid = ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid;
+	rule_bind_tuple(tup, RelationGetDescr(tgrel), &b);
 
 	*rulename = pstrdup(NameStr(b.rulename));
 	if (validated)
 		*validated = b.validated;
 	*role = b.by_name ? "legacy"
 		: b.when_compares ? "moving" : b.arrivals ? "arriving" : "leaving";
-	*code = get_attname(form->tgrelid, b.code_attno, false);
-	*date = b.date_attno ? get_attname(form->tgrelid, b.date_attno, false) : NULL;
+	*code = get_attname(relid, b.code_attno, false);
+	*date = b.date_attno ? get_attname(relid, b.date_attno, false) : NULL;
 	*groups = NIL;
 	for (int g = 0; g < b.ngroup; g++)
-		*groups = lappend(*groups, get_attname(form->tgrelid, b.group_attnos[g], false));
+		*groups = lappend(*groups, get_attname(relid, b.group_attnos[g], false));
 	systable_endscan(scan);
 	table_close(tgrel, AccessShareLock);
 }

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "nodes/pg_list.h"
 
 struct RuleKind;
@@ -69,11 +71,14 @@ typedef struct BoundRule
 extern void rule_bind(const char *tgqual, int nargs, char **args, const char *tgname,
 					  int16 tgtype, Oid relid, BoundRule *out);
 
+/* The same, of a pg_trigger row (tgdesc: pg_trigger's descriptor). */
+extern void rule_bind_tuple(HeapTuple tup, TupleDesc tgdesc, BoundRule *out);
+
 /*
  * ERROR unless the code column is a code column (below) and the date column
- * a date.
+ * a date; says whether the code column is of a text type.
  */
-extern void rule_check_column_types(Relation rel, const BoundRule *b);
+extern bool rule_check_column_types(Relation rel, const BoundRule *b);
 
 /*
  * A code column is a cpt_code, or text, varchar or char(n) read as cpt_code

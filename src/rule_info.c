@@ -168,7 +168,7 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 
 	rule_bind(trigger->tgqual, trigger->tgnargs, trigger->tgargs, trigger->tgname,
 			  trigger->tgtype, RelationGetRelid(rel), &b);
-	rule_check_column_types(rel, &b);
+	info->code_is_text = rule_check_column_types(rel, &b);
 
 	info->kind = b.kind;
 	info->relid = RelationGetRelid(rel);
@@ -182,7 +182,6 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 	info->when_compares = b.when_compares;
 	info->ngroup = b.ngroup;
 	info->code_attno = b.code_attno;
-	(void) rule_code_type_ok(TupleDescAttr(desc, b.code_attno - 1)->atttypid, &info->code_is_text);
 	info->date_attno = b.date_attno;
 	for (int g = 0; g < b.ngroup; g++)
 	{

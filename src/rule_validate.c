@@ -321,28 +321,6 @@ cpt_validate_rule(PG_FUNCTION_ARGS)
 }
 
 /*
- * Is the trigger one of the rule's (by its first argument), and is it
- * marked NOT VALID (its second)?
- */
-static bool
-trigger_of_rule(HeapTuple tup, TupleDesc tgdesc, const char *rulename, bool *not_valid)
-{
-	Form_pg_trigger t = (Form_pg_trigger) GETSTRUCT(tup);
-	bool		isnull;
-	bytea	   *args;
-	const char *first;
-
-	if (t->tgnargs < 1 || t->tgnargs > 2 || !rule_trigger_function(t->tgfoid))
-		return false;
-	args = DatumGetByteaPP(heap_getattr(tup, Anum_pg_trigger_tgargs, tgdesc, &isnull));
-	if (isnull)
-		return false;
-	first = VARDATA_ANY(args);
-	*not_valid = t->tgnargs == 2 && strcmp(first + strlen(first) + 1, RULE_NOT_VALID) == 0;
-	return strcmp(first, rulename) == 0;
-}
-
-/*
  * cpt_rules.set_rule_validated(tbl, rule_name, validated): put the NOT VALID
  * mark on the rule's triggers on tbl and on their clones on its partitions,
  * or take it off, in place, as ALTER TABLE ... VALIDATE CONSTRAINT sets
@@ -403,17 +381,21 @@ cpt_set_rule_validated(PG_FUNCTION_ARGS)
 			Datum		values[Natts_pg_trigger] = {0};
 			bool		nulls[Natts_pg_trigger] = {0};
 			bool		replace[Natts_pg_trigger] = {0};
-			bool		not_valid;
+			BoundRule	b;
 			bytea	   *value;
 			HeapTuple	newtup;
 
 			if (r == relid ? OidIsValid(t->tgparentid)
 				: !list_member_oid(rule_triggers, t->tgparentid))
 				continue;
-			if (!trigger_of_rule(tup, RelationGetDescr(tgrel), rulename, &not_valid))
+			if (!rule_trigger_function(t->tgfoid))
+				continue;
+			/* the rule's triggers as enforced_rules finds them; 1.1's carry no mark */
+			rule_bind_tuple(tup, RelationGetDescr(tgrel), &b);
+			if (b.by_name || strcmp(NameStr(b.rulename), rulename) != 0)
 				continue;
 			rule_triggers = lappend_oid(rule_triggers, t->oid);
-			if (not_valid == !validated)
+			if (b.validated == validated)
 				continue;
 			value = palloc(VARHDRSZ + args.len);
 			SET_VARSIZE(value, VARHDRSZ + args.len);
