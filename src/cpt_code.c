@@ -130,21 +130,13 @@ cpt_code_from_text(PG_FUNCTION_ARGS)
 bool
 cpt_code_of_text(Datum value, CptCode *code)
 {
-	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	text	   *t = DatumGetTextPP(value);
 	uint32_t	packed;
 	bool		ok;
 
-	/* a column's value in a row is nearly always short and inline: no copy */
-	if (VARATT_IS_SHORT(v))
-		ok = cpt_code_parse(VARDATA_SHORT(v), VARSIZE_SHORT(v) - VARHDRSZ_SHORT, &packed) == CPT_PARSE_OK;
-	else
-	{
-		text	   *t = DatumGetTextPP(value);
-
-		ok = cpt_code_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &packed) == CPT_PARSE_OK;
-		if ((Pointer) t != DatumGetPointer(value))
-			pfree(t);
-	}
+	ok = cpt_code_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &packed) == CPT_PARSE_OK;
+	if ((Pointer) t != DatumGetPointer(value))
+		pfree(t);
 	*code = ok ? (CptCode) packed : 0;
 	return ok;
 }

@@ -53,6 +53,17 @@ check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 static const bool code_as_cpt_code = false;
 static const bool code_as_text = true;
 
+/* Is the code column of a text type?  The call checked on its first row. */
+static bool
+single_marker_code_is_text(FunctionCallInfo fcinfo, int role)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = (void *)
+			(check_marker_call(fcinfo, addon_rule_kind.markers[role], 1)
+			 ? &code_as_text : &code_as_cpt_code);
+	return *(const bool *) fcinfo->flinfo->fn_extra;
+}
+
 PG_FUNCTION_INFO_V1(addon_rule_arriving);
 Datum
 addon_rule_arriving(PG_FUNCTION_ARGS)
@@ -60,14 +71,11 @@ addon_rule_arriving(PG_FUNCTION_ARGS)
 	DateADT		on_date = RULES_ANY_DATE;
 	CptCode		code;
 
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = (void *)
-			(check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_ARRIVING], 1)
-			 ? &code_as_text : &code_as_cpt_code);
+	bool		text_form = single_marker_code_is_text(fcinfo, RULE_ROLE_ARRIVING);
+
 	/* a value that is no code is no add-on */
 	if (PG_ARGISNULL(RULE_ARG_CODE) ||
-		!cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE), *(const bool *) fcinfo->flinfo->fn_extra,
-							&code))
+		!cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE), text_form, &code))
 		PG_RETURN_BOOL(false);
 	if (!PG_ARGISNULL(RULE_ARG_DATE))
 	{
@@ -82,15 +90,11 @@ Datum
 addon_rule_leaving(PG_FUNCTION_ARGS)
 {
 	CptCode		code;
+	bool		text_form = single_marker_code_is_text(fcinfo, RULE_ROLE_LEAVING);
 
-	if (fcinfo->flinfo->fn_extra == NULL)
-		fcinfo->flinfo->fn_extra = (void *)
-			(check_marker_call(fcinfo, addon_rule_kind.markers[RULE_ROLE_LEAVING], 1)
-			 ? &code_as_text : &code_as_cpt_code);
 	/* a line without a code was nobody's primary */
 	PG_RETURN_BOOL(!PG_ARGISNULL(RULE_ARG_CODE) &&
-				   cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE),
-									  *(const bool *) fcinfo->flinfo->fn_extra, &code));
+				   cpt_code_of_column(PG_GETARG_DATUM(RULE_ARG_CODE), text_form, &code));
 }
 
 /* Types of the arguments, looked up once per query. */

@@ -126,17 +126,14 @@ report(int pass, TimestampTz now)
 				(errmsg("validating %s: judging the groups, " INT64_FORMAT " judged, %ld s",
 						progress.what, read, secs),
 				 errdetail("The lines have been read; the groups that need judging are judged one by one.")));
-	else if (progress.lines > 0)
-		ereport(NOTICE,
-				(errmsg("validating %s: pass %d of %d, " INT64_FORMAT " of about %.0f lines (%.0f%%), %ld s",
-						progress.what, pass, PROGRESS_PASS_UNGROUPED, read, progress.lines,
-						Min(100.0, 100.0 * read / progress.lines), secs),
-				 errdetail("Pass 1 reads every line for the groups that need judging, "
-						   "pass 2 those groups' lines, pass 3 the lines outside any group; then the groups are judged.")));
 	else
 		ereport(NOTICE,
-				(errmsg("validating %s: pass %d of %d, " INT64_FORMAT " lines, %ld s",
-						progress.what, pass, PROGRESS_PASS_UNGROUPED, read, secs),
+				(errmsg("validating %s: pass %d of %d, " INT64_FORMAT "%s, %ld s",
+						progress.what, pass, PROGRESS_PASS_UNGROUPED, read,
+						progress.lines > 0
+						? psprintf(" of about %.0f lines (%.0f%%)", progress.lines,
+								   Min(100.0, 100.0 * read / progress.lines))
+						: " lines", secs),
 				 errdetail("Pass 1 reads every line for the groups that need judging, "
 						   "pass 2 those groups' lines, pass 3 the lines outside any group; then the groups are judged.")));
 }
