@@ -203,6 +203,8 @@ AS $$
 DECLARE
 	v_code text;
 	v_type regtype;
+	v_base regtype;
+	v_category "char";
 	v_groups text;
 	v_key text;
 	v_units text;
@@ -219,23 +221,29 @@ BEGIN
 				  HINT = 'The settings are practitioner, outpatient hospital and dme.';
 	END IF;
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
-	FOREACH v_key IN ARRAY ARRAY[units, service_end_date] LOOP
-		CONTINUE WHEN v_key IS NULL;
-		SELECT a.atttypid::regtype INTO v_type FROM pg_attribute a
-		 WHERE a.attrelid = tbl AND a.attname = v_key AND a.attnum > 0 AND NOT a.attisdropped;
+	SELECT a.atttypid::regtype, t.typcategory INTO v_type, v_category
+	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+	 WHERE a.attrelid = tbl AND a.attname = units AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of relation "%" does not exist', units, tbl USING ERRCODE = 'undefined_column';
+	ELSIF v_category <> 'N' THEN
+		RAISE EXCEPTION 'units column "%" is of type %, not a number', units, v_type
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF service_end_date IS NOT NULL THEN
+		-- a date, or a domain over one
+		SELECT a.atttypid::regtype, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END::regtype
+		  INTO v_type, v_base
+		  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		 WHERE a.attrelid = tbl AND a.attname = service_end_date AND a.attnum > 0 AND NOT a.attisdropped;
 		IF NOT FOUND THEN
-			RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_key, tbl USING ERRCODE = 'undefined_column';
-		END IF;
-		IF v_key = units AND (SELECT t.typcategory FROM pg_type t WHERE t.oid = v_type) <> 'N' THEN
-			RAISE EXCEPTION 'units column "%" is of type %, not a number', v_key, v_type
-				USING ERRCODE = 'datatype_mismatch';
-		ELSIF v_key = service_end_date AND v_key IS DISTINCT FROM units
-			  AND (SELECT getbase FROM (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END AS getbase
-										   FROM pg_type t WHERE t.oid = v_type) b) <> 'date'::regtype THEN
-			RAISE EXCEPTION 'service end date column "%" is of type %, not date', v_key, v_type
+			RAISE EXCEPTION 'column "%" of relation "%" does not exist', service_end_date, tbl
+				USING ERRCODE = 'undefined_column';
+		ELSIF v_base <> 'date'::regtype THEN
+			RAISE EXCEPTION 'service end date column "%" is of type %, not date', service_end_date, v_type
 				USING ERRCODE = 'datatype_mismatch';
 		END IF;
-	END LOOP;
+	END IF;
 
 	-- a text code column is read as cpt_code input reads it; junk is no code
 	SELECT CASE WHEN t.typcategory = 'S' THEN format('@extschema@.cpt_code_or_null(t.%I::text)', code)
