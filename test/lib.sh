@@ -138,3 +138,8 @@ stop_cluster() {
 	fi
 	PGTMP=
 }
+
+# For the benchmarks: the median of the numbers on standard input (the mean
+# of the middle two for an even count), and the time now in seconds.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+now() { date +%s.%N; }

@@ -29,8 +29,6 @@ build_and_install >/dev/null
 start_cluster "max_wal_size = '8GB'" "checkpoint_timeout = '30min'"
 trap stop_cluster EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
 
 echo "== $LINES claim lines, text codes"
 t0=$(now)

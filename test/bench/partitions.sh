@@ -39,7 +39,6 @@ trap 'stop_cluster; rm -rf "$WORK"' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE EXTENSION cpt_rules"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # make_tables P: claims_rule and claims_free, P daily partitions each
 make_tables() {

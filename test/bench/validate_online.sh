@@ -43,8 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-now() { date +%s.%N; }
 
 echo "== $LINES claim lines, text codes (1 claim in 4 holds 20933 beside 27365)"
 t0=$(now)
