@@ -17,6 +17,8 @@ OBJS = \
 	src/rule_kind.o \
 	src/rule_trigger.o \
 	src/addon_kind.o \
+	src/mue_cache.o \
+	src/mue_kind.o \
 	src/rule_sql.o \
 	src/rule_audit.o \
 	src/rule_report.o \
@@ -59,7 +61,7 @@ META.json: META.json.in $(EXTENSION).control
 	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
 
 INSTALL_PARTS = src/sql/header.sql src/sql/type.sql src/sql/rules.sql src/sql/refresh.sql \
-	src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql
+	src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql
 MUE_DATA = data/medicare-mue-practitioner-v2026q3.csv data/mue_csv_to_sql.awk
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv data/aoc_csv_to_sql.awk $(MUE_DATA)
 	{ sed 's/@VERSION@/$(EXTVERSION)/' src/sql/header.sql; cat src/sql/type.sql src/sql/rules.sql; \
@@ -69,18 +71,18 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv 
 		src/sql/mue_tables.sql; \
 	  echo '-- Medicare practitioner MUE table 2026 Q3 (15,162 codes)'; \
 	  awk -f data/mue_csv_to_sql.awk data/medicare-mue-practitioner-v2026q3.csv; \
-	  cat src/sql/mue.sql; } > $@.tmp && mv $@.tmp $@
+	  cat src/sql/mue.sql src/sql/mue_rule.sql; } > $@.tmp && mv $@.tmp $@
 
 # The MUE tables and their shipped rows are new in 1.6: the update from 1.5
 # makes them (a later update leaves mue_tables.sql and the data out).
 UPGRADE_PARTS = src/sql/upgrade-header.sql src/sql/constraint.sql src/sql/refresh_edits.sql \
-	src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
+	src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
 $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(MUE_DATA)
 	{ sed 's/@VERSION@/$(EXTVERSION)/g; s/@PREVVERSION@/$(PREVVERSION)/g' src/sql/upgrade-header.sql; \
 	  cat src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql; \
 	  echo '-- Medicare practitioner MUE table 2026 Q3 (15,162 codes)'; \
 	  awk -f data/mue_csv_to_sql.awk data/medicare-mue-practitioner-v2026q3.csv; \
-	  cat src/sql/mue.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql; } > $@.tmp && mv $@.tmp $@
+	  cat src/sql/mue.sql src/sql/mue_rule.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql; } > $@.tmp && mv $@.tmp $@
 
 # pg_regress writes its results under build/ (REGRESS_OPTS).
 installcheck: | build/regress

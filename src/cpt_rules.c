@@ -7,6 +7,7 @@
 #include "fmgr.h"
 
 #include "rule_trigger.h"
+#include "rule_kind.h"
 #include "citus_guard.h"
 #include "partition_set.h"
 #include "rule_info.h"
@@ -27,6 +28,7 @@ static void
 relation_changed(Datum arg, Oid relid)
 {
 	rules_cache_relation_changed(relid);
+	mue_cache_relation_changed(relid);
 	rule_info_relation_changed(relid);
 	partition_set_relation_changed(relid);
 	citus_guard_relation_changed(relid);
@@ -37,6 +39,7 @@ _PG_init(void)
 {
 	rules_cache_init();
 	rule_trigger_init();
+	mue_kind_init();
 	citus_guard_init();
 	validation_progress_init();
 	CacheRegisterRelcacheCallback(relation_changed, (Datum) 0);

@@ -535,3 +535,49 @@ group_check_all(RuleInfo *info, Relation rel, const Datum *values,
 		CHECK_FOR_INTERRUPTS();
 	}
 }
+
+/* ---------- every line, unlocked ---------- */
+
+typedef struct ReadLines
+{
+	RuleInfo   *info;
+	GroupLineReader reader;
+	void	   *reader_arg;
+} ReadLines;
+
+static VisitResult
+read_visit(void *arg, Relation trel, int t, TupleTableSlot *slot, Snapshot snapshot)
+{
+	ReadLines  *rl = arg;
+
+	rl->reader(rl->reader_arg, rule_target(rl->info, t), slot);
+	return VISIT_CONTINUE;
+}
+
+ProbeResult
+group_read_lines(RuleInfo *info, Relation rel, const Datum *values, const bool *isnull,
+				 GroupLineReader reader, void *reader_arg)
+{
+	ReadLines	rl;
+	Snapshot	snapshot;
+
+	rl.info = info;
+	rl.reader = reader;
+	rl.reader_arg = reader_arg;
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	for (int t = 0; t < info->ntargets; t++)
+	{
+		Relation	trel = open_target(info, t, rel);
+
+		if (trel == NULL)
+		{
+			UnregisterSnapshot(snapshot);
+			return PROBE_STALE;
+		}
+		(void) scan_group(info, trel, t, values, isnull, snapshot, read_visit, &rl);
+		close_target(trel, rel);
+	}
+	UnregisterSnapshot(snapshot);
+	return PROBE_FOUND;
+}

@@ -50,4 +50,16 @@ extern ProbeResult group_check_all(RuleInfo *info, Relation rel,
 								   const Datum *values, const bool *isnull,
 								   GroupLines *lines, int *violating);
 
+/* A line of the group, in its relation's column numbering (target). */
+typedef void (*GroupLineReader) (void *arg, const ProbeTarget *target, TupleTableSlot *slot);
+
+/*
+ * Read every line of the group with the latest snapshot, locking none: for
+ * a kind whose verdict a lock of its own keeps true (a sum of units, which
+ * grows by insertion).  PROBE_FOUND once read, or PROBE_STALE.
+ */
+extern ProbeResult group_read_lines(RuleInfo *info, Relation rel,
+									const Datum *values, const bool *isnull,
+									GroupLineReader reader, void *reader_arg);
+
 #endif							/* GROUP_CHECK_H */

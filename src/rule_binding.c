@@ -152,12 +152,12 @@ static const MarkerRole marker_roles[] = {
 };
 
 int
-rule_marker_columns(int nargs, int stride)
+rule_marker_columns(const RuleKind *kind, int nargs, int stride)
 {
 	int			ncols = nargs / stride;
+	int			first = rule_first_group(kind);
 
-	if (nargs % stride != 0 || ncols < RULE_ARG_GROUPS + 1 ||
-		ncols > RULE_ARG_GROUPS + MAX_GROUP_COLUMNS)
+	if (nargs % stride != 0 || ncols < first + 1 || ncols > first + MAX_GROUP_COLUMNS)
 		return -1;
 	return ncols;
 }
@@ -178,7 +178,7 @@ append_column(StringInfo buf, const MarkerRole *m, const char *column, bool firs
 
 char *
 rule_marker_call(const RuleKind *kind, const char *role, const char *code, const char *date,
-				 int ngroup, char **groups)
+				 const char *units, const RuleOptions *options, int ngroup, char **groups)
 {
 	const MarkerRole *m = NULL;
 	const char *marker = NULL;
@@ -199,16 +199,45 @@ rule_marker_call(const RuleKind *kind, const char *role, const char *code, const
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"group_by\" must name 1 to %d columns", MAX_GROUP_COLUMNS)));
+	if (kind->has_units && (units == NULL || date == NULL || options == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a %s rule needs a units column, a date-of-service column and its options",
+						kind->name)));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s.%s(", RULES_SCHEMA, marker);
-	StaticAssertStmt(RULE_ARG_CODE == 0 && RULE_ARG_DATE == 1 && RULE_ARG_GROUPS == 2,
+	if (kind->has_options)
+		appendStringInfo(&buf, "%s::text, %d, ", quote_literal_cstr(NameStr(options->setting)),
+						 options->indicators);
+	StaticAssertStmt(RULE_ARG_CODE == 0 && RULE_ARG_DATE == 1 && RULE_ARG_GROUPS == 2 &&
+					 RULE_ARG_UNITS == 2,
 					 "the columns are written in argument order");
 	append_column(&buf, m, code, true);
 	append_column(&buf, m, date, false);
+	if (kind->has_units)
+		append_column(&buf, m, units, false);
 	for (int g = 0; g < ngroup; g++)
 		append_column(&buf, m, groups[g], false);
 	appendStringInfoChar(&buf, ')');
 	return buf.data;
+}
+
+/* The leading constants of a kind with options, as rule_marker_call writes them. */
+static void
+bind_options(List *args, const char *tgname, Oid relid, RuleOptions *options)
+{
+	Node	   *setting = list_length(args) > RULE_NOPTIONS ? linitial(args) : NULL;
+	Node	   *mask = list_length(args) > RULE_NOPTIONS ? lsecond(args) : NULL;
+
+	while (setting && IsA(setting, RelabelType))
+		setting = (Node *) ((RelabelType *) setting)->arg;
+	if (setting == NULL || !IsA(setting, Const) || ((Const *) setting)->constisnull ||
+		((Const *) setting)->consttype != TEXTOID ||
+		mask == NULL || !IsA(mask, Const) || ((Const *) mask)->constisnull ||
+		((Const *) mask)->consttype != INT4OID)
+		bad_trigger(tgname, relid, "Its WHEN clause does not begin with the rule's setting and indicators.");
+	namestrcpy(&options->setting, TextDatumGetCString(((Const *) setting)->constvalue));
+	options->indicators = DatumGetInt32(((Const *) mask)->constvalue);
 }
 
 /* A rule's trigger: WHEN (cpt_rules.<marker>(columns as rule_marker_call writes them)). */
@@ -245,13 +274,18 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	out->departures = m->departures;
 	out->when_compares = m->stride == 2;
 	args = fexpr->args;
-	ncols = rule_marker_columns(list_length(args), m->stride);
+	if (kind->has_options)
+	{
+		bind_options(args, tgname, relid, &out->options);
+		args = list_copy_tail(args, RULE_NOPTIONS);
+	}
+	ncols = rule_marker_columns(kind, list_length(args), m->stride);
 	if (ncols < 0)
 		bad_trigger(tgname, relid, "Its WHEN clause has the wrong number of columns.");
 
 	for (int i = 0; i < ncols; i++)
 	{
-		bool		null_ok = i == RULE_ARG_DATE;
+		bool		null_ok = i == RULE_ARG_DATE && !kind->has_units;
 		AttrNumber	att;
 
 		if (m->stride == 2)
@@ -270,10 +304,12 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 			out->code_attno = att;
 		else if (i == RULE_ARG_DATE)
 			out->date_attno = att;
+		else if (i == RULE_ARG_UNITS && kind->has_units)
+			out->units_attno = att;
 		else
-			out->group_attnos[i - RULE_ARG_GROUPS] = att;
+			out->group_attnos[i - rule_first_group(kind)] = att;
 	}
-	out->ngroup = ncols - RULE_ARG_GROUPS;
+	out->ngroup = ncols - rule_first_group(kind);
 	return true;
 }
 
@@ -353,6 +389,23 @@ rule_code_type_ok(Oid type, bool *text_form)
 }
 
 bool
+rule_units_type_ok(Oid type)
+{
+	switch (getBaseType(type))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+bool
 rule_check_column_types(Relation rel, const BoundRule *b)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -370,6 +423,13 @@ rule_check_column_types(Relation rel, const BoundRule *b)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("date-of-service column \"%s\" of table \"%s\" is not of type date",
 						NameStr(TupleDescAttr(desc, b->date_attno - 1)->attname),
+						RelationGetRelationName(rel))));
+	if (b->units_attno != InvalidAttrNumber &&
+		!rule_units_type_ok(TupleDescAttr(desc, b->units_attno - 1)->atttypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("units column \"%s\" of table \"%s\" is not of a number type",
+						NameStr(TupleDescAttr(desc, b->units_attno - 1)->attname),
 						RelationGetRelationName(rel))));
 	return text_form;
 }
@@ -407,16 +467,14 @@ rule_bind_tuple(HeapTuple tup, TupleDesc tgdesc, BoundRule *out)
 	rule_bind(tgqual, nargs, args, NameStr(form->tgname), form->tgtype, form->tgrelid, out);
 }
 
-void
-rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
-			  char **date, List **groups, bool *validated)
+Oid
+rule_describe_bound(Oid tgoid, BoundRule *b)
 {
 	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData skey;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			relid;
-	BoundRule	b;
 
 	ScanKeyInit(&skey, Anum_pg_trigger_oid, BTEqualStrategyNumber,
 				F_OIDEQ, ObjectIdGetDatum(tgoid));
@@ -427,7 +485,18 @@ rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("trigger with OID %u does not exist", tgoid)));
 	relid = ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid;
-	rule_bind_tuple(tup, RelationGetDescr(tgrel), &b);
+	rule_bind_tuple(tup, RelationGetDescr(tgrel), b);
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return relid;
+}
+
+void
+rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
+			  char **date, List **groups, bool *validated)
+{
+	BoundRule	b;
+	Oid			relid = rule_describe_bound(tgoid, &b);
 
 	*rulename = pstrdup(NameStr(b.rulename));
 	if (validated)
@@ -439,6 +508,4 @@ rule_describe(Oid tgoid, char **rulename, const char **role, char **code,
 	*groups = NIL;
 	for (int g = 0; g < b.ngroup; g++)
 		*groups = lappend(*groups, get_attname(relid, b.group_attnos[g], false));
-	systable_endscan(scan);
-	table_close(tgrel, AccessShareLock);
 }

@@ -33,9 +33,26 @@ struct RuleKind;
 #define RULE_ARG_CODE		0
 #define RULE_ARG_DATE		1
 #define RULE_ARG_GROUPS		2
+#define RULE_ARG_UNITS		2	/* of a kind with units: the groups follow it */
 
-/* The columns a marker call of nargs arguments names, or -1 if it cannot be one. */
-extern int	rule_marker_columns(int nargs, int stride);
+/* the leading constants of a kind with options: setting, indicators */
+#define RULE_NOPTIONS		2
+
+/* The first group column's position among a kind's columns. */
+#define rule_first_group(kind)	(RULE_ARG_GROUPS + ((kind)->has_units ? 1 : 0))
+
+/*
+ * The columns a marker call of nargs arguments (the options left out) of a
+ * rule of that kind names, or -1 if it cannot be one.
+ */
+extern int	rule_marker_columns(const struct RuleKind *kind, int nargs, int stride);
+
+/* A rule's options, for a kind that has them (MUE). */
+typedef struct RuleOptions
+{
+	NameData	setting;		/* practitioner, outpatient hospital, dme */
+	int32		indicators;		/* bit i: adjudication indicator i enforced */
+} RuleOptions;
 
 /*
  * The WHEN clause of the trigger of that role ("arriving", "moving",
@@ -43,7 +60,8 @@ extern int	rule_marker_columns(int nargs, int stride);
  * there is none).
  */
 extern char *rule_marker_call(const struct RuleKind *kind, const char *role, const char *code,
-							  const char *date, int ngroup, char **groups);
+							  const char *date, const char *units, const RuleOptions *options,
+							  int ngroup, char **groups);
 
 /*
  * The trigger argument after the rule's name that marks a rule enforced
@@ -64,6 +82,8 @@ typedef struct BoundRule
 	int			ngroup;
 	AttrNumber	code_attno;
 	AttrNumber	date_attno;		/* InvalidAttrNumber: no date of service */
+	AttrNumber	units_attno;	/* of a kind with units */
+	RuleOptions options;		/* of a kind with options */
 	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
 } BoundRule;
 
@@ -75,8 +95,9 @@ extern void rule_bind(const char *tgqual, int nargs, char **args, const char *tg
 extern void rule_bind_tuple(HeapTuple tup, TupleDesc tgdesc, BoundRule *out);
 
 /*
- * ERROR unless the code column is a code column (below) and the date column
- * a date; says whether the code column is of a text type.
+ * ERROR unless the code column is a code column (below), the date column
+ * a date and the units column a number; says whether the code column is of
+ * a text type.
  */
 extern bool rule_check_column_types(Relation rel, const BoundRule *b);
 
@@ -87,6 +108,9 @@ extern bool rule_check_column_types(Relation rel, const BoundRule *b);
  */
 extern bool rule_code_type_ok(Oid type, bool *text_form);
 
+/* A units column is a smallint, integer, bigint, numeric, real or double (or a domain). */
+extern bool rule_units_type_ok(Oid type);
+
 /*
  * The rule a trigger belongs to, its role in it ("arriving", "moving",
  * "leaving", or "legacy" for a 1.1 trigger), and the current names of the
@@ -94,6 +118,9 @@ extern bool rule_code_type_ok(Oid type, bool *text_form);
  */
 extern void rule_describe(Oid tgoid, char **rulename, const char **role,
 						  char **code, char **date, List **groups, bool *validated);
+
+/* The same, whole: the trigger bound, and its relation (ERROR if none). */
+extern Oid	rule_describe_bound(Oid tgoid, BoundRule *b);
 
 extern Oid	cpt_code_type_oid(void);
 

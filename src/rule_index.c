@@ -157,6 +157,10 @@ rule_column_names(TupleDesc desc, const BoundRule *b, RuleColumnNames *names)
 	names->has_date = b->date_attno != InvalidAttrNumber;
 	if (names->has_date)
 		names->date = TupleDescAttr(desc, b->date_attno - 1)->attname;
+	names->has_units = b->units_attno != InvalidAttrNumber;
+	if (names->has_units)
+		names->units = TupleDescAttr(desc, b->units_attno - 1)->attname;
+	names->options = b->options;
 	for (int g = 0; g < b->ngroup; g++)
 		names->groups[g] = TupleDescAttr(desc, b->group_attnos[g] - 1)->attname;
 }
@@ -215,12 +219,15 @@ rule_probe_target(ProbeTarget *t, Relation rel, const RuleColumnNames *names)
 	t->code_attno = get_attnum(relid, NameStr(names->code));
 	t->date_attno = names->has_date ? get_attnum(relid, NameStr(names->date))
 		: InvalidAttrNumber;
+	t->units_attno = names->has_units ? get_attnum(relid, NameStr(names->units))
+		: InvalidAttrNumber;
 	for (int g = 0; g < names->ngroup; g++)
 	{
 		t->group_attnos[g] = get_attnum(relid, NameStr(names->groups[g]));
 		group_names[g] = (char *) NameStr(names->groups[g]);
 	}
-	if (t->code_attno <= 0 || (names->has_date && t->date_attno <= 0))
+	if (t->code_attno <= 0 || (names->has_date && t->date_attno <= 0) ||
+		(names->has_units && t->units_attno <= 0))
 		elog(ERROR, "column of the rule missing in relation %u", relid);
 	if (!rule_code_type_ok(TupleDescAttr(RelationGetDescr(rel), t->code_attno - 1)->atttypid,
 						   &t->code_is_text))

@@ -21,6 +21,9 @@ typedef struct RuleColumnNames
 	bool		has_date;
 	NameData	code;
 	NameData	date;
+	bool		has_units;
+	NameData	units;
+	RuleOptions options;		/* zero for a kind without */
 	NameData	groups[MAX_GROUP_COLUMNS];
 } RuleColumnNames;
 
@@ -31,6 +34,7 @@ typedef struct ProbeTarget
 	AttrNumber	code_attno;
 	bool		code_is_text;	/* a text column, read as cpt_code input */
 	AttrNumber	date_attno;		/* InvalidAttrNumber: no date of service */
+	AttrNumber	units_attno;	/* InvalidAttrNumber: none */
 	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
 	Oid			indexoid;		/* InvalidOid: no usable index, scan the heap */
 	/* for the index scan: which group column each index column holds */

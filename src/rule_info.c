@@ -30,6 +30,7 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -183,10 +184,15 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 	info->ngroup = b.ngroup;
 	info->code_attno = b.code_attno;
 	info->date_attno = b.date_attno;
+	info->units_attno = b.units_attno;
+	info->units_type = b.units_attno != InvalidAttrNumber
+		? getBaseType(TupleDescAttr(desc, b.units_attno - 1)->atttypid) : InvalidOid;
+	info->options = b.options;
 	for (int g = 0; g < b.ngroup; g++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, b.group_attnos[g] - 1);
 		Oid			eq = rule_type_equality(att->atttypid);
+		TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_HASH_PROC);
 
 		if (!OidIsValid(eq))
 			ereport(ERROR,
@@ -197,6 +203,12 @@ build_rule_info(RuleInfo *info, Trigger *trigger, Relation rel)
 		info->group_types[g] = att->atttypid;
 		info->group_collations[g] = att->attcollation;
 		fmgr_info_cxt(get_opcode(eq), &info->group_eq[g], info->cxt);
+		/* a hash that agrees with that equality: the type's default hash opclass */
+		info->group_hashable[g] = OidIsValid(tc->hash_proc) &&
+			get_opfamily_member(tc->hash_opf, att->atttypid, att->atttypid,
+								HTEqualStrategyNumber) == eq;
+		if (info->group_hashable[g])
+			fmgr_info_cxt(tc->hash_proc, &info->group_hash[g], info->cxt);
 	}
 
 	rule_column_names(desc, &b, &names);

@@ -39,10 +39,15 @@ typedef struct RuleInfo
 	AttrNumber	code_attno;
 	bool		code_is_text;	/* a text column, read as cpt_code input */
 	AttrNumber	date_attno;
+	AttrNumber	units_attno;	/* of a kind with units */
+	Oid			units_type;		/* the number type it is (or is over) */
+	RuleOptions options;		/* of a kind with options */
 	AttrNumber	group_attnos[MAX_GROUP_COLUMNS];
 	Oid			group_types[MAX_GROUP_COLUMNS];
 	Oid			group_collations[MAX_GROUP_COLUMNS];
 	FmgrInfo	group_eq[MAX_GROUP_COLUMNS];	/* the type's btree equality */
+	bool		group_hashable[MAX_GROUP_COLUMNS];
+	FmgrInfo	group_hash[MAX_GROUP_COLUMNS];	/* its hash, where it has one */
 
 	/*
 	 * Relations to read, the trigger's own relation first.  A partition whose

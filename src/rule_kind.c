@@ -11,6 +11,7 @@
 
 static const RuleKind *const kinds[] = {
 	&addon_rule_kind,
+	&mue_rule_kind,
 };
 
 const RuleKind *

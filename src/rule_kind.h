@@ -20,6 +20,7 @@
 
 #include "cpt_code.h"
 #include "executor/tuptable.h"
+#include "utils/array.h"
 #include "utils/date.h"
 #include "utils/relcache.h"
 
@@ -49,13 +50,31 @@ typedef struct GroupViolation
 	CptCode		code;			/* the line that breaks the rule */
 	bool		has_date;
 	DateADT		date;
+	const void *kind_arg;		/* what the kind's check adds (MUE: the units) */
 } GroupViolation;
+
+struct RuleColumnNames;
 
 typedef struct RuleKind
 {
 	const char *name;			/* "add-on": "add-on rule \"r\"" in messages */
 	const char *trigger_function;	/* its constraint trigger, in schema cpt_rules */
 	const char *markers[3];		/* its WHEN-clause markers: arriving, moving, leaving */
+
+	/*
+	 * The columns a rule of the kind names besides code, date and group: a
+	 * units column (MUE) follows the date.  A kind judged against one of
+	 * CMS's tables per setting (MUE) leads its marker calls with two
+	 * constants, the setting and a mask of the indicators enforced.
+	 */
+	bool		has_units;
+	bool		has_options;
+
+	/*
+	 * Can removing lines from a group (detaching, dropping or truncating a
+	 * partition) break the rule?  Not for a limit on a sum of units.
+	 */
+	bool		removal_may_break;
 
 	/*
 	 * Before each check of a row event: make sure the kind's own data (for
@@ -105,6 +124,14 @@ typedef struct RuleKind
 	char	   *(*audit_candidate) (const char *schema, const char *code);
 	const char *audit_judge;
 
+	/*
+	 * A kind whose audit is its own SQL function: the query of its rows
+	 * (group_key, code, date, line_table, line_ctid), and the call shown
+	 * in hints.  NULL for the add-on rule's shape above.
+	 */
+	char	   *(*audit_query) (Oid tbl, const struct RuleColumnNames *cols);
+	char	   *(*audit_call) (Oid tbl, const struct RuleColumnNames *cols);
+
 	/* How the validations word what they found, and the SQL to see it. */
 	const char *lines_noun;		/* "add-on line(s)" */
 	const char *lines_fault;	/* "without an eligible primary code" */
@@ -114,6 +141,15 @@ typedef struct RuleKind
 } RuleKind;
 
 extern const RuleKind addon_rule_kind;
+extern const RuleKind mue_rule_kind;
+
+/* Set up the MUE kind's caches and callbacks, once per backend. */
+extern void mue_kind_init(void);
+extern void mue_cache_relation_changed(Oid relid);
+
+/* An MUE rule's options from SQL arguments (setting, indicators int[]), or ERROR. */
+struct RuleOptions;
+extern void mue_options_from_args(text *setting, ArrayType *indicators, struct RuleOptions *options);
 
 /* The kind of that name ("add-on"), or NULL. */
 extern const RuleKind *rule_kind_by_name(const char *name);

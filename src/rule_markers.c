@@ -38,7 +38,7 @@ check_marker_call(FunctionCallInfo fcinfo, const char *fname, int stride)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s() does not take a VARIADIC array", fname)));
-	if (rule_marker_columns(nargs, stride) < 0 ||
+	if (rule_marker_columns(&addon_rule_kind, nargs, stride) < 0 ||
 		!rule_code_type_ok(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_CODE * stride), &text_form) ||
 		!type_is_or_is_over(get_fn_expr_argtype(fcinfo->flinfo, RULE_ARG_DATE * stride), DATEOID))
 		ereport(ERROR,

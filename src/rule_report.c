@@ -59,6 +59,9 @@ may_read_rule_columns(Relation rel, const RuleInfo *info)
 	if (info->date_attno != InvalidAttrNumber &&
 		pg_attribute_aclcheck(relid, info->date_attno, user, ACL_SELECT) != ACLCHECK_OK)
 		return false;
+	if (info->units_attno != InvalidAttrNumber &&
+		pg_attribute_aclcheck(relid, info->units_attno, user, ACL_SELECT) != ACLCHECK_OK)
+		return false;
 	for (int i = 0; i < info->ngroup; i++)
 		if (pg_attribute_aclcheck(relid, info->group_attnos[i], user, ACL_SELECT) != ACLCHECK_OK)
 			return false;
@@ -108,7 +111,8 @@ format_group_key(Relation rel, const RuleInfo *info, const Datum *values,
  */
 void
 rule_report_group(const RuleInfo *info, Relation rel, const Datum *values,
-				  const bool *isnull, CptCode code, bool has_date, DateADT date)
+				  const bool *isnull, CptCode code, bool has_date, DateADT date,
+				  const void *kind_arg)
 {
 	Oid			named = OidIsValid(info->shard_of) ? info->shard_of : info->rootid;
 	GroupViolation v;
@@ -122,6 +126,7 @@ rule_report_group(const RuleInfo *info, Relation rel, const Datum *values,
 	v.code = code;
 	v.has_date = has_date;
 	v.date = date;
+	v.kind_arg = kind_arg;
 	info->kind->report_group(&v);
 	elog(ERROR, "the %s rule reported no violation", info->kind->name);
 }
@@ -130,6 +135,8 @@ rule_report_group(const RuleInfo *info, Relation rel, const Datum *values,
 static char *
 audit_call(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols)
 {
+	if (kind->audit_call)
+		return kind->audit_call(tbl, cols);
 	return psprintf("SELECT * FROM %s(%s, %s, %s%s%s);", kind->audit_function,
 					quote_literal_cstr(rule_relation_text(tbl)),
 					quote_literal_cstr(NameStr(cols->code)),

@@ -21,11 +21,13 @@
 /*
  * A group of rel, as a row's check of info found it: the line of this code
  * (and date, if has_date) breaks the rule.  values/isnull are the group's
- * key, in the rule's order.  The rule's kind words the error.
+ * key, in the rule's order.  The rule's kind words the error, with
+ * kind_arg (what its check found besides).
  */
 extern cpt_noreturn void rule_report_group(const RuleInfo *info, Relation rel,
 										   const Datum *values, const bool *isnull,
-										   CptCode code, bool has_date, DateADT date);
+										   CptCode code, bool has_date, DateADT date,
+										   const void *kind_arg);
 
 /*
  * What a validation of rule rulename (of that kind, columns cols) on tbl

@@ -15,6 +15,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "mue_cache.h"
 #include "rule_info.h"
 #include "rule_kind.h"
 
@@ -56,7 +57,7 @@ cpt_rule_marker_call(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(rule_marker_call(kind, text_to_cstring(PG_GETARG_TEXT_PP(0)),
 													  NameStr(*PG_GETARG_NAME(1)),
 													  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)),
-													  n, groups)));
+													  NULL, NULL, n, groups)));
 }
 
 PG_FUNCTION_INFO_V1(cpt_rule_trigger_columns);
@@ -154,4 +155,124 @@ cpt_partitions_keep_groups(PG_FUNCTION_ARGS)
 
 	names_from_array(PG_GETARG_ARRAYTYPE_P(2), &names, &n);
 	PG_RETURN_BOOL(rule_levels_keep_groups(PG_GETARG_OID(0), PG_GETARG_OID(1), n, names));
+}
+
+/* An MUE rule's options from SQL arguments: setting, indicators int[]. */
+void
+mue_options_from_args(text *setting, ArrayType *indicators, RuleOptions *options)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	   *s = text_to_cstring(setting);
+
+	memset(options, 0, sizeof(*options));
+	if (mue_setting_number(s) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("setting \"%s\" is not an MUE setting", s),
+				 errhint("The settings are practitioner, outpatient hospital and dme.")));
+	namestrcpy(&options->setting, s);
+	deconstruct_array(indicators, INT4OID, sizeof(int32), true, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i] || DatumGetInt32(elems[i]) < 1 || DatumGetInt32(elems[i]) > 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("MUE adjudication indicators are 1, 2 and 3")));
+		options->indicators |= 1 << DatumGetInt32(elems[i]);
+	}
+	if (options->indicators == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an MUE rule enforces at least one adjudication indicator")));
+}
+
+/*
+ * cpt_rules.mue_rule_marker_call(role, code, service_date, units, group_by,
+ * setting, indicators): the WHEN clause of an MUE rule's trigger
+ */
+PG_FUNCTION_INFO_V1(cpt_mue_rule_marker_call);
+Datum
+cpt_mue_rule_marker_call(PG_FUNCTION_ARGS)
+{
+	char	  **groups;
+	int			n;
+	RuleOptions options;
+
+	for (int i = 0; i < 7; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the arguments of an MUE rule's WHEN clause must not be NULL")));
+	mue_options_from_args(PG_GETARG_TEXT_PP(5), PG_GETARG_ARRAYTYPE_P(6), &options);
+	names_from_array(PG_GETARG_ARRAYTYPE_P(4), &groups, &n);
+	PG_RETURN_TEXT_P(cstring_to_text(rule_marker_call(&mue_rule_kind, text_to_cstring(PG_GETARG_TEXT_PP(0)),
+													  NameStr(*PG_GETARG_NAME(1)),
+													  NameStr(*PG_GETARG_NAME(2)),
+													  NameStr(*PG_GETARG_NAME(3)),
+													  &options, n, groups)));
+}
+
+/* An indicators mask as an int[]. */
+static Datum
+indicators_datum(int32 mask)
+{
+	Datum		elems[3];
+	int			n = 0;
+
+	for (int i = 1; i <= 3; i++)
+		if (mask & (1 << i))
+			elems[n++] = Int32GetDatum(i);
+	return PointerGetDatum(construct_array(elems, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+}
+
+/*
+ * cpt_rules.rule_trigger_definition(trigger): the rule a trigger belongs
+ * to, of any kind, with its columns' current names and its options
+ */
+PG_FUNCTION_INFO_V1(cpt_rule_trigger_definition);
+Datum
+cpt_rule_trigger_definition(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[10];
+	bool		nulls[10] = {0};
+	BoundRule	b;
+	Oid			relid;
+	Datum		elems[MAX_GROUP_COLUMNS];
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	relid = rule_describe_bound(PG_GETARG_OID(0), &b);
+	for (int g = 0; g < b.ngroup; g++)
+		elems[g] = DirectFunctionCall1(namein, CStringGetDatum(get_attname(relid, b.group_attnos[g], false)));
+	values[0] = CStringGetTextDatum(b.kind->name);
+	values[1] = NameGetDatum(&b.rulename);
+	values[2] = CStringGetTextDatum(b.by_name ? "legacy"
+									: b.when_compares ? "moving" : b.arrivals ? "arriving" : "leaving");
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(get_attname(relid, b.code_attno, false)));
+	nulls[4] = b.date_attno == InvalidAttrNumber;
+	if (!nulls[4])
+		values[4] = DirectFunctionCall1(namein, CStringGetDatum(get_attname(relid, b.date_attno, false)));
+	nulls[5] = b.units_attno == InvalidAttrNumber;
+	if (!nulls[5])
+		values[5] = DirectFunctionCall1(namein, CStringGetDatum(get_attname(relid, b.units_attno, false)));
+	values[6] = PointerGetDatum(construct_array(elems, b.ngroup, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+	nulls[7] = !b.kind->has_options;
+	nulls[8] = !b.kind->has_options;
+	if (b.kind->has_options)
+	{
+		values[7] = CStringGetTextDatum(NameStr(b.options.setting));
+		values[8] = indicators_datum(b.options.indicators);
+	}
+	values[9] = BoolGetDatum(b.validated);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cpt_units_type_ok);
+Datum
+cpt_units_type_ok(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(rule_units_type_ok(PG_GETARG_OID(0)));
 }

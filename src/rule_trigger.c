@@ -63,7 +63,7 @@ check_whole_group(RuleInfo *info, Relation rel, const Datum *values, const bool 
 
 	if (result == PROBE_NONE)
 		rule_report_group(info, rel, values, isnull, lines.codes[bad],
-						 !lines.date_isnull[bad], lines.dates[bad]);
+						 !lines.date_isnull[bad], lines.dates[bad], NULL);
 	return result;
 }
 

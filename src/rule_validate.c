@@ -220,14 +220,18 @@ rule_check_ddl(const char *action, Oid parent, Oid child, List *gone)
 
 		if (attach || strcmp(action, "create partition") == 0)
 		{
-			call_helper("guard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
+			if (r->kind->removal_may_break)
+				call_helper("guard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
 			call_helper("warn_unindexed", child, NAMEARRAYOID, rule_group_names_array(&r->cols));
 		}
-		else if (strcmp(action, "detach") == 0)
+		else if (strcmp(action, "detach") == 0 && r->kind->removal_may_break)
 			call_helper("unguard_truncate", child, NAMEOID, NameGetDatum(&r->rulename));
 
 		for (int g = 0; g < r->cols.ngroup; g++)
 			names[g] = NameStr(r->cols.groups[g]);
+		/* taking lines away cannot break a limit on a sum */
+		if (!attach && !r->kind->removal_may_break)
+			continue;
 		/* a partition that holds its groups whole takes none away */
 		if (!attach && rule_levels_keep_groups(r->table, parent, r->cols.ngroup, names))
 			continue;
@@ -271,7 +275,8 @@ rule_check_column_type_change(Oid relid, const char *column)
 		AttachedRule *r = lfirst(lc);
 		const RuleColumnNames *c = &r->cols;
 		bool		uses = strcmp(NameStr(c->code), column) == 0 ||
-			(c->has_date && strcmp(NameStr(c->date), column) == 0);
+			(c->has_date && strcmp(NameStr(c->date), column) == 0) ||
+			(c->has_units && strcmp(NameStr(c->units), column) == 0);
 		StringInfoData enforce;
 		char	   *table = rule_relation_text(relid);
 
@@ -317,6 +322,30 @@ cpt_validate_rule(PG_FUNCTION_ARGS)
 							PG_ARGISNULL(4) ? NULL : PG_GETARG_NAME(4), &cols);
 	validate(&addon_rule_kind, PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
 			 PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)), InvalidOid, NIL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * cpt_rules.validate_mue_rule(tbl, rule_name, code, units, group_by,
+ * service_date, setting, indicators, what): the same for an MUE rule
+ */
+PG_FUNCTION_INFO_V1(cpt_validate_mue_rule);
+Datum
+cpt_validate_mue_rule(PG_FUNCTION_ARGS)
+{
+	RuleColumnNames cols;
+
+	for (int i = 0; i < 8; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("only the action may be NULL")));
+	audit_columns_from_args(PG_GETARG_NAME(2), PG_GETARG_ARRAYTYPE_P(4), PG_GETARG_NAME(5), &cols);
+	cols.has_units = true;
+	namestrcpy(&cols.units, NameStr(*PG_GETARG_NAME(3)));
+	mue_options_from_args(PG_GETARG_TEXT_PP(6), PG_GETARG_ARRAYTYPE_P(7), &cols.options);
+	validate(&mue_rule_kind, PG_GETARG_OID(0), NameStr(*PG_GETARG_NAME(1)), &cols,
+			 PG_ARGISNULL(8) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(8)), InvalidOid, NIL);
 	PG_RETURN_VOID();
 }
 

@@ -1,0 +1,229 @@
+/*
+ * mue_cache.c
+ *		Backend-local copy of the MUE tables in force (cpt_rules.mue_edit, by
+ *		the periods of cpt_rules.mue_quarter), for the MUE rule's markers and
+ *		checks, which run once per claim line.
+ *
+ * A statement trigger on each table a refresh writes sends a relcache
+ * invalidation for it (rules_changed(), as for the add-on edits); the
+ * callback drops the copy, and the next lookup reads the tables again with
+ * the latest snapshot.
+ */
+#include "postgres.h"
+
+#include "mue_cache.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+static const char *const setting_names[MUE_SETTINGS] = {
+	"practitioner", "outpatient hospital", "dme"
+};
+
+/* Tables whose changes drop the copy. */
+static const char *const mue_tables[] = {
+	"mue_edit_shipped", "mue_edit_loaded", "mue_file_shipped", "mue_file"
+};
+
+typedef struct MuePeriod
+{
+	DateADT		from;
+	DateADT		until;			/* exclusive; DATEVAL_NOEND: until further notice */
+	MueValue	value;
+} MuePeriod;
+
+typedef struct MueKey
+{
+	int32		setting;
+	CptCode		code;
+} MueKey;
+
+typedef struct MueEntry
+{
+	MueKey		key;
+	int			nperiods;
+	int32		indicators;		/* bit i: some period has indicator i */
+	MuePeriod  *periods;		/* by from */
+} MueEntry;
+
+static MemoryContext mue_cxt = NULL;
+static HTAB *mue_entries = NULL;
+static bool mue_valid = false;
+static bool mue_provisional = false;	/* built with a parallel query's snapshot */
+static Oid	mue_table_oids[lengthof(mue_tables)];
+
+int
+mue_setting_number(const char *setting)
+{
+	for (int i = 0; i < MUE_SETTINGS; i++)
+		if (strcmp(setting_names[i], setting) == 0)
+			return i;
+	return -1;
+}
+
+static void
+mue_xact_callback(XactEvent event, void *arg)
+{
+	if (mue_provisional)
+	{
+		mue_valid = false;
+		mue_provisional = false;
+	}
+}
+
+static void
+mue_cache_build(void)
+{
+	Oid			nsp = get_namespace_oid("cpt_rules", false);
+	Snapshot	snapshot;
+	SPIPlanPtr	plan;
+	int			rc;
+	MemoryContext old;
+
+	if (mue_cxt == NULL)
+		mue_cxt = AllocSetContextCreate(CacheMemoryContext, "cpt_rules MUE edits",
+										ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(mue_cxt);
+	mue_entries = NULL;
+	mue_valid = false;
+	for (size_t i = 0; i < lengthof(mue_tables); i++)
+		mue_table_oids[i] = get_relname_relid(mue_tables[i], nsp);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare("SELECT q.setting, e.code, q.effective, q.ends, e.mue_value, e.indicator"
+					   "  FROM cpt_rules.mue_quarter q"
+					   "  JOIN cpt_rules.mue_edit e ON e.setting = q.setting AND e.effective = q.effective"
+					   " ORDER BY 1, 2, 3", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the MUE cache's query: %s", SPI_result_code_string(SPI_result));
+	mue_provisional = IsInParallelMode();
+	snapshot = RegisterSnapshot(mue_provisional ? GetActiveSnapshot() : GetLatestSnapshot());
+	rc = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
+	UnregisterSnapshot(snapshot);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the MUE tables: %s", SPI_result_code_string(rc));
+
+	old = MemoryContextSwitchTo(mue_cxt);
+	{
+		HASHCTL		ctl;
+		MueEntry   *e = NULL;
+		int			capacity = 0;
+
+		ctl.keysize = sizeof(MueKey);
+		ctl.entrysize = sizeof(MueEntry);
+		ctl.hcxt = mue_cxt;
+		mue_entries = hash_create("cpt_rules MUE edits", Max(SPI_processed, 64), &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			char	   *setting = SPI_getvalue(tup, desc, 1);
+			MueKey		key;
+			MuePeriod  *p;
+			bool		found;
+
+			memset(&key, 0, sizeof(key));
+			key.setting = mue_setting_number(setting);
+			key.code = DatumGetCptCode(SPI_getbinval(tup, desc, 2, &isnull));
+			if (key.setting < 0)
+				continue;
+			if (e == NULL || memcmp(&e->key, &key, sizeof(key)) != 0)
+			{
+				e = hash_search(mue_entries, &key, HASH_ENTER, &found);
+				if (!found)
+				{
+					e->nperiods = 0;
+					e->indicators = 0;
+					e->periods = palloc(sizeof(MuePeriod) * 4);
+					capacity = 4;
+				}
+			}
+			if (e->nperiods == capacity)
+			{
+				capacity *= 2;
+				e->periods = repalloc(e->periods, sizeof(MuePeriod) * capacity);
+			}
+			p = &e->periods[e->nperiods++];
+			p->from = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
+			p->until = DatumGetDateADT(SPI_getbinval(tup, desc, 4, &isnull));
+			if (isnull)
+				p->until = DATEVAL_NOEND;
+			p->value.mue = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+			p->value.indicator = DatumGetInt16(SPI_getbinval(tup, desc, 6, &isnull));
+			e->indicators |= 1 << p->value.indicator;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	mue_valid = true;
+}
+
+static inline MueEntry *
+mue_entry(int setting, CptCode code)
+{
+	MueKey		key;
+
+	if (unlikely(!mue_valid))
+		mue_cache_build();
+	memset(&key, 0, sizeof(key));
+	key.setting = setting;
+	key.code = code;
+	return hash_search(mue_entries, &key, HASH_FIND, NULL);
+}
+
+bool
+mue_lookup(int setting, CptCode code, DateADT date, MueValue *out)
+{
+	MueEntry   *e = mue_entry(setting, code);
+
+	if (e == NULL)
+		return false;
+	for (int i = e->nperiods - 1; i >= 0; i--)
+		if (e->periods[i].from <= date)
+		{
+			if (date >= e->periods[i].until)
+				return false;
+			*out = e->periods[i].value;
+			return true;
+		}
+	return false;
+}
+
+bool
+mue_code_may_matter(int setting, CptCode code, int32 mask)
+{
+	MueEntry   *e = mue_entry(setting, code);
+
+	return e != NULL && (e->indicators & mask) != 0;
+}
+
+void
+mue_cache_relation_changed(Oid relid)
+{
+	if (!mue_valid)
+		return;
+	if (relid == InvalidOid)
+	{
+		mue_valid = false;
+		return;
+	}
+	for (size_t i = 0; i < lengthof(mue_tables); i++)
+		if (mue_table_oids[i] == relid)
+			mue_valid = false;
+}
+
+void
+mue_cache_init(void)
+{
+	RegisterXactCallback(mue_xact_callback, NULL);
+}
