@@ -43,7 +43,7 @@ EXTRA_CLEAN = $(DATA_built) META.json
 REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors text_codes online mue
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
-	enforce-old-snapshot nested-partitions validate-online
+	enforce-old-snapshot nested-partitions validate-online mue-concurrent
 ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation --load-extension=cpt_rules
 
 # -fno-semantic-interposition lets calls within the module be inlined and
