@@ -290,6 +290,16 @@ rule_check_column_type_change(Oid relid, const char *column)
 						 quote_literal_cstr(rule_group_names_text(c)));
 		if (c->has_date)
 			appendStringInfo(&enforce, ", service_date => %s", quote_literal_cstr(NameStr(c->date)));
+		if (c->has_units)
+		{
+			appendStringInfo(&enforce, ", units => %s, setting => %s, indicators => '{",
+							 quote_literal_cstr(NameStr(c->units)),
+							 quote_literal_cstr(NameStr(c->options.setting)));
+			for (int i = 1, n = 0; i <= 3; i++)
+				if (c->options.indicators & (1 << i))
+					appendStringInfo(&enforce, "%s%d", n++ ? "," : "", i);
+			appendStringInfoString(&enforce, "}'");
+		}
 		appendStringInfo(&enforce, ", constraint_name => %s);", quote_literal_cstr(NameStr(r->rulename)));
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
