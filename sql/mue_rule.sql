@@ -137,6 +137,12 @@ INSERT INTO parted VALUES (10, 2, '2026-10-05', '27447', 1), (11, 2, '2026-10-05
 INSERT INTO parted VALUES (12, 2, '2026-10-05', '27447', 1);
 -- an edit a quarter dropped has no known limit from its date on
 INSERT INTO parted VALUES (13, 2, '2026-10-05', '99214', 9);
+-- a quarter that the lines already stored break: loaded, with a warning
+UPDATE mue_in SET mue_value = '1' WHERE hcpcs_code = '27447';
+SELECT change, code, mue_value, old_mue_value
+  FROM cpt_rules.refresh_mue_edits('mue_in', 'practitioner', '2026-10-01', allow_shrink => true)
+ WHERE code = '27447';
+INSERT INTO parted VALUES (14, 3, '2026-10-05', '27447', 2);
 DELETE FROM cpt_rules.mue_edit_loaded WHERE effective = '2026-10-01';
 DELETE FROM cpt_rules.mue_file WHERE effective = '2026-10-01';
 

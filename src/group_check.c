@@ -103,8 +103,9 @@ group_values_match(RuleInfo *info, const ProbeTarget *t, TupleTableSlot *slot,
 
 /* Visit every line of the group in one relation, until the visitor stops. */
 static VisitResult
-scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
-		   const bool *isnull, Snapshot snapshot, LineVisitor visit, void *arg)
+scan_group_on(RuleInfo *info, Relation trel, int t, const Datum *values,
+			  const bool *isnull, const DateADT *on_date, Snapshot snapshot,
+			  LineVisitor visit, void *arg)
 {
 	const ProbeTarget *target = rule_target(info, t);
 	TupleTableSlot *slot = table_slot_create(trel, NULL);
@@ -113,7 +114,8 @@ scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 	if (OidIsValid(target->indexoid))
 	{
 		Relation	index = index_open(target->indexoid, AccessShareLock);
-		ScanKeyData keys[MAX_GROUP_COLUMNS];
+		ScanKeyData keys[MAX_GROUP_COLUMNS + 1];
+		int			nkeys = info->ngroup;
 		IndexScanDesc scan;
 
 		for (int k = 0; k < info->ngroup; k++)
@@ -129,8 +131,13 @@ scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 									   target->key_subtype[k], target->key_collation[k],
 									   target->key_proc[k], values[g]);
 		}
-		scan = cpt_index_beginscan(trel, index, snapshot, info->ngroup, 0);
-		index_rescan(scan, keys, info->ngroup, NULL, 0);
+		/* only the lines of that date of service, where the index has it next */
+		if (on_date && target->date_keyed)
+			ScanKeyEntryInitialize(&keys[nkeys++], 0, info->ngroup + 1, BTEqualStrategyNumber,
+								   target->date_key_subtype, InvalidOid,
+								   target->date_key_proc, DateADTGetDatum(*on_date));
+		scan = cpt_index_beginscan(trel, index, snapshot, nkeys, 0);
+		index_rescan(scan, keys, nkeys, NULL, 0);
 		while (result == VISIT_CONTINUE &&
 			   index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
@@ -156,6 +163,13 @@ scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	return result;
+}
+
+static inline VisitResult
+scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
+		   const bool *isnull, Snapshot snapshot, LineVisitor visit, void *arg)
+{
+	return scan_group_on(info, trel, t, values, isnull, NULL, snapshot, visit, arg);
 }
 
 static bool
@@ -556,7 +570,7 @@ read_visit(void *arg, Relation trel, int t, TupleTableSlot *slot, Snapshot snaps
 
 ProbeResult
 group_read_lines(RuleInfo *info, Relation rel, const Datum *values, const bool *isnull,
-				 GroupLineReader reader, void *reader_arg)
+				 const DateADT *on_date, GroupLineReader reader, void *reader_arg)
 {
 	ReadLines	rl;
 	Snapshot	snapshot;
@@ -575,7 +589,7 @@ group_read_lines(RuleInfo *info, Relation rel, const Datum *values, const bool *
 			UnregisterSnapshot(snapshot);
 			return PROBE_STALE;
 		}
-		(void) scan_group(info, trel, t, values, isnull, snapshot, read_visit, &rl);
+		(void) scan_group_on(info, trel, t, values, isnull, on_date, snapshot, read_visit, &rl);
 		close_target(trel, rel);
 	}
 	UnregisterSnapshot(snapshot);

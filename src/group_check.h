@@ -56,10 +56,13 @@ typedef void (*GroupLineReader) (void *arg, const ProbeTarget *target, TupleTabl
 /*
  * Read every line of the group with the latest snapshot, locking none: for
  * a kind whose verdict a lock of its own keeps true (a sum of units, which
- * grows by insertion).  PROBE_FOUND once read, or PROBE_STALE.
+ * grows by insertion).  With on_date, the reader is handed at least the
+ * lines of that date of service (only those, where an index has the date
+ * after the group columns).  PROBE_FOUND once read, or PROBE_STALE.
  */
 extern ProbeResult group_read_lines(RuleInfo *info, Relation rel,
 									const Datum *values, const bool *isnull,
+									const DateADT *on_date,
 									GroupLineReader reader, void *reader_arg);
 
 #endif							/* GROUP_CHECK_H */

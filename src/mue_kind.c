@@ -399,7 +399,7 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 	sum.units_type = info->units_type;
 	sum.units = int64_to_numeric(0);
 	sum.lines = 0;
-	result = group_read_lines(info, rel, group, group_isnull, add_line, &sum);
+	result = group_read_lines(info, rel, group, group_isnull, &sum.date, add_line, &sum);
 	if (result != PROBE_FOUND)
 		return result;
 	if (DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(sum.units),
@@ -455,25 +455,29 @@ mue_report_group(const GroupViolation *v)
 				(errcode(ERRCODE_CHECK_VIOLATION),
 				 errmsg("code %s is billed for %s units on one line in group %s of table \"%s\", over its MUE of %d",
 						code, units, v->group_key, RelationGetRelationName(v->table), m->edit.mue),
-				 errdetail("The medically unlikely edit of %s on %s allows %d units per claim line "
+				 errdetail("The medically unlikely edit of %s on %s allows %d unit%s per claim line "
 						   "(adjudication indicator 1); constraint \"%s\".%s",
-						   code, date, m->edit.mue, v->rulename, v->detail_suffix),
-				 errhint("Bill at most %d units of %s on a line.", m->edit.mue, code),
+						   code, date, m->edit.mue, m->edit.mue == 1 ? "" : "s", v->rulename,
+						   v->detail_suffix),
+				 errhint("Bill at most %d unit%s of %s on a line.", m->edit.mue, m->edit.mue == 1 ? "" : "s",
+						 code),
 				 errtableconstraint(v->table, v->rulename)));
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
 			 errmsg("code %s is billed for %s units on %s in group %s of table \"%s\", over its MUE of %d",
 					code, units, date, v->group_key, RelationGetRelationName(v->table), m->edit.mue),
-			 errdetail("The medically unlikely edit of %s allows %d units per date of service "
+			 errdetail("The medically unlikely edit of %s allows %d unit%s per date of service "
 					   "(adjudication indicator %d, %s), summed over the group's %d line(s) of the code "
 					   "on that date; constraint \"%s\".%s",
-					   code, m->edit.mue, m->edit.indicator,
+					   code, m->edit.mue, m->edit.mue == 1 ? "" : "s", m->edit.indicator,
 					   m->edit.indicator == 2 ? "policy" : "clinical", m->lines, v->rulename,
 					   v->detail_suffix),
 			 m->edit.indicator == 3
-			 ? errhint("Bill at most %d units of %s for the group on %s; an indicator 3 edit may be exceeded on appeal, "
-					   "which a rule enforcing indicators 1 and 2 only allows.", m->edit.mue, code, date)
-			 : errhint("Bill at most %d units of %s for the group on %s.", m->edit.mue, code, date),
+			 ? errhint("Bill at most %d unit%s of %s for the group on %s; an indicator 3 edit may be exceeded on appeal, "
+					   "which a rule enforcing indicators 1 and 2 only allows.", m->edit.mue,
+					   m->edit.mue == 1 ? "" : "s", code, date)
+			 : errhint("Bill at most %d unit%s of %s for the group on %s.", m->edit.mue,
+					   m->edit.mue == 1 ? "" : "s", code, date),
 			 errtableconstraint(v->table, v->rulename)));
 }
 

@@ -48,7 +48,9 @@ rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Oid			found = InvalidOid;
+	bool		found_date_keyed = false;
 	TupleDesc	desc = RelationGetDescr(rel);
+	ProbeTarget best;
 
 	foreach(lc, indexes)
 	{
@@ -88,23 +90,46 @@ rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
 			scratch.key_subtype[k] = index->rd_opcintype[k];
 			scratch.key_collation[k] = index->rd_indcollation[k];
 		}
+		scratch.date_keyed = false;
+		if (usable && target && target->date_attno != InvalidAttrNumber &&
+			form->indnkeyatts > ngroup && form->indkey.values[ngroup] == target->date_attno)
+		{
+			Oid			opr = get_opfamily_member(index->rd_opfamily[ngroup], index->rd_opcintype[ngroup],
+												  index->rd_opcintype[ngroup], BTEqualStrategyNumber);
+
+			if (OidIsValid(opr) && opr == rule_type_equality(DATEOID))
+			{
+				scratch.date_keyed = true;
+				scratch.date_key_proc = get_opcode(opr);
+				scratch.date_key_subtype = index->rd_opcintype[ngroup];
+			}
+		}
 		index_close(index, AccessShareLock);
-		if (usable)
+		if (usable && (!OidIsValid(found) || (scratch.date_keyed && !found_date_keyed)))
 		{
 			found = lfirst_oid(lc);
-			if (target)
-			{
-				memcpy(target->group_of_indexcol, scratch.group_of_indexcol, sizeof(scratch.group_of_indexcol));
-				memcpy(target->key_proc, scratch.key_proc, sizeof(scratch.key_proc));
-				memcpy(target->key_subtype, scratch.key_subtype, sizeof(scratch.key_subtype));
-				memcpy(target->key_collation, scratch.key_collation, sizeof(scratch.key_collation));
-			}
-			break;
+			found_date_keyed = scratch.date_keyed;
+			best = scratch;
+			if (target == NULL || found_date_keyed)
+				break;
 		}
 	}
 	list_free(indexes);
 	if (target)
+	{
 		target->indexoid = found;
+		target->date_keyed = false;
+		if (OidIsValid(found))
+		{
+			memcpy(target->group_of_indexcol, best.group_of_indexcol, sizeof(best.group_of_indexcol));
+			memcpy(target->key_proc, best.key_proc, sizeof(best.key_proc));
+			memcpy(target->key_subtype, best.key_subtype, sizeof(best.key_subtype));
+			memcpy(target->key_collation, best.key_collation, sizeof(best.key_collation));
+			target->date_keyed = best.date_keyed;
+			target->date_key_proc = best.date_key_proc;
+			target->date_key_subtype = best.date_key_subtype;
+		}
+	}
 	return found;
 }
 

@@ -42,6 +42,10 @@ typedef struct ProbeTarget
 	RegProcedure key_proc[MAX_GROUP_COLUMNS];
 	Oid			key_subtype[MAX_GROUP_COLUMNS];
 	Oid			key_collation[MAX_GROUP_COLUMNS];
+	/* the date of service as the index's next key column, for a day's read */
+	bool		date_keyed;
+	RegProcedure date_key_proc;
+	Oid			date_key_subtype;
 } ProbeTarget;
 
 /* The current names of b's columns in desc (the relation b was bound on). */
@@ -67,7 +71,9 @@ extern Oid	rule_type_equality(Oid type);
  * The one definition of "an index that serves a rule": valid, not partial,
  * btree, its first key columns the group columns in any order, each with the
  * column type's equality and a compatible collation.  Returns InvalidOid
- * when there is none.  When target is given, its scan fields are filled in.
+ * when there is none.  When target is given, its scan fields are filled in;
+ * of several such indexes, one whose next key column is the target's date
+ * of service is preferred (a check of one day's lines reads only those).
  */
 extern Oid	rule_usable_index(Relation rel, int ngroup, const AttrNumber *group_attnos,
 							  ProbeTarget *target);

@@ -183,6 +183,23 @@ BEGIN
 	  FROM (SELECT d.change, count(*) AS n FROM pg_temp.cpt_rules_mue_diff d GROUP BY d.change) d;
 	RAISE NOTICE 'MUE table (%) in force from %: % codes; against the table before it (%): %',
 		setting, effective, v_new, coalesce(v_prev_effective::text, 'none'), coalesce(v_counts, 'no change');
+
+	-- Claims already stored are not re-checked (as for the add-on edits): say
+	-- what the MUE rules of this setting now find, read blind to no line.
+	FOR v_header IN SELECT r.* FROM cpt_rules.enforced_mue_rules r
+					 WHERE r.setting = refresh_mue_edits.setting ORDER BY r.table_name::text, r.rule_name LOOP
+		BEGIN
+			PERFORM cpt_rules.validate_mue_rule(v_header.table_name, v_header.rule_name, v_header.code_column,
+												v_header.units_column, v_header.group_by,
+												v_header.service_date_column, v_header.setting,
+												v_header.indicators, 'the new MUE table');
+		EXCEPTION
+			WHEN check_violation THEN
+				RAISE WARNING '%', SQLERRM USING HINT = 'Claims already stored are not re-checked; correct them or enforce fewer indicators.';
+			WHEN insufficient_privilege THEN
+				RAISE WARNING 'could not audit table % under the new MUE table: %', v_header.table_name, SQLERRM;
+		END;
+	END LOOP;
 	RETURN QUERY SELECT d.change, d.code, d.mue_value, d.indicator, d.old_mue_value, d.old_indicator
 				   FROM pg_temp.cpt_rules_mue_diff d ORDER BY d.code, d.change;
 	DROP TABLE pg_temp.cpt_rules_mue_raw, pg_temp.cpt_rules_mue_new, pg_temp.cpt_rules_mue_diff;

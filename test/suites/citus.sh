@@ -540,6 +540,30 @@ else
 	not_ok "... and once the claim is gone it validates"; got "$out"
 fi
 
+# ---------------------------------------------------------------- MUE
+# The MUE rule is not enforced on a distributed table (each worker would
+# judge its shards by MUE tables not kept on every node); its audit is.
+out=$(run "$PC" <<'SQL'
+CREATE TABLE mue_lines (patient int, npi text, dos date, code cpt_code, units int);
+CREATE INDEX ON mue_lines (patient, npi);
+SELECT create_distributed_table('mue_lines', 'patient', shard_count => 8);
+INSERT INTO mue_lines SELECT g, 'A', DATE '2026-08-03', '27447', 1 FROM generate_series(1, 40) g;
+INSERT INTO mue_lines VALUES (7, 'A', DATE '2026-08-03', '27447', 1), (9, 'A', DATE '2026-08-03', 'A0425', 251);
+SELECT cpt_rules.enforce_mue_rule('mue_lines', code => 'code', units => 'units', group_by => '{patient,npi}',
+	service_date => 'dos');
+SQL
+)
+if [ "$(sqlstate "$out")" = 0A000 ] && grep -q 'cannot enforce an MUE rule on distributed table mue_lines' <<<"$out" &&
+	[ "$(q "$PC" -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mue_lines'::regclass AND tgfoid = 'cpt_rules.mue_rule_trigger()'::regprocedure")" = 0 ]; then
+	ok "an MUE rule on a distributed table is refused with 0A000, no rule trigger made"
+else
+	not_ok "an MUE rule on a distributed table is refused with 0A000, no rule trigger made"; got "$out"
+fi
+out=$(q "$PC" -c "SELECT string_agg(format('%s %s %s %s', group_key->>'patient', billed_code, indicator, units_billed), '; ' ORDER BY 1)
+	FROM cpt_rules.mue_violations('mue_lines', 'code', 'units', '{patient,npi}', 'dos')" 2>&1)
+check "... its audit finds the day over its MUE and the line over its MUE on the workers" \
+	[ "$out" = "7 27447 2 2; 9 A0425 1 251" ]
+
 # ---------------------------------------------------------------- reference and local tables
 for kind in reference local; do
 	t=${kind}_claims

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pg_dump/pg_restore (custom format) and a plain SQL dump through psql must
 # restore an identical, enforcing database: cpt_code columns and indexes,
-# rules the DBA added, changed and removed, payer pairs, the attached rule.
+# rules the DBA added, changed and removed, payer pairs, the attached rules
+# (add-on and MUE).
 # Runs against the cluster of test/run_all.sh (PGHOST/PGPORT/PGUSER set).
 set -uo pipefail
 . "$(dirname "$0")/../tap.sh"
@@ -43,6 +44,13 @@ INSERT INTO billing.medical_claim VALUES ('A', '2024-01-05', ' 27365'), ('A', '2
 	('B', '2024-01-05', 'XXXXX'), ('B', '2024-01-05', '20933'), ('C', '2024-01-05', '0450');
 SELECT cpt_rules.enforce_addon_rule('billing.medical_claim', code => 'hcpcs_code',
 	group_by => '{claim_id}', service_date => 'claim_line_start_date', validate => false);
+-- an MUE rule beside them, on all three indicators, its units column renamed since
+CREATE TABLE billing.service_lines (patient int, npi text, dos date, code cpt_code, units numeric);
+CREATE INDEX ON billing.service_lines (patient, npi);
+INSERT INTO billing.service_lines VALUES (1, 'A', '2026-08-03', '27447', 1), (1, 'A', '2026-08-03', '99213', 2);
+SELECT cpt_rules.enforce_mue_rule('billing.service_lines', code => 'code', units => 'units',
+	group_by => '{patient,npi}', service_date => 'dos', indicators => '{1,2,3}', constraint_name => 'service_mue');
+ALTER TABLE billing.service_lines RENAME COLUMN units TO unit_count;
 SQL
 
 # an MUE table loaded from CMS's CSV for a later quarter: dumped, restored beside the shipped one
@@ -64,6 +72,11 @@ SELECT 'line', line_id, claim_id, service_date, code FROM billing.claim_lines OR
 SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger
  WHERE tgrelid IN ('billing.claim_lines'::regclass, 'billing.medical_claim'::regclass) ORDER BY tgname;
 SELECT 'rule', table_name, rule_name, code_column, enabled, validated FROM cpt_rules.enforced_rules ORDER BY 2, 3;
+SELECT 'mue rule', table_name, rule_name, code_column, units_column, service_date_column, group_by, setting,
+	   indicators, enabled FROM cpt_rules.enforced_mue_rules ORDER BY 2, 3;
+SELECT 'mue trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger
+ WHERE tgrelid = 'billing.service_lines'::regclass ORDER BY tgname;
+SELECT 'service line', patient, npi, dos, code, unit_count FROM billing.service_lines ORDER BY 2, 3, 4, 5;
 SELECT 'text line', claim_id, hcpcs_code FROM billing.medical_claim ORDER BY 2, 3;
 SELECT 'index', indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
  WHERE indrelid = 'billing.claim_lines'::regclass ORDER BY 2::text;
@@ -87,7 +100,13 @@ enforcing() {
 	out=$(psql -X -q -d "$db" -c "INSERT INTO billing.medical_claim VALUES ('Z', '2024-03-01', '20933')" 2>&1)
 	grep -q "has no eligible primary code" <<<"$out" || return 1
 	out=$(psql -X -q -d "$db" -c "SELECT cpt_rules.validate_addon_rule('billing.medical_claim')" 2>&1)
-	grep -q "table billing.medical_claim has 1 add-on line(s) without an eligible primary code" <<<"$out"
+	grep -q "table billing.medical_claim has 1 add-on line(s) without an eligible primary code" <<<"$out" || return 1
+	# the MUE rule: a second 27447 (indicator 2) and a third unit of 99213 (indicator 3) are refused, another day is not
+	out=$(psql -X -q -d "$db" -c "INSERT INTO billing.service_lines VALUES (1, 'A', '2026-08-03', '27447', 1)" 2>&1)
+	grep -q "code 27447 is billed for 2 units on .* over its MUE of 1" <<<"$out" || return 1
+	out=$(psql -X -q -d "$db" -c "INSERT INTO billing.service_lines VALUES (1, 'A', '2026-08-03', '99213', NULL)" 2>&1)
+	grep -q "code 99213 is billed for 3 units on .* over its MUE of 2" <<<"$out" || return 1
+	q "$db" -c "BEGIN; INSERT INTO billing.service_lines VALUES (1, 'A', '2026-08-04', '27447', 1); ROLLBACK;" >/dev/null
 }
 
 pg_dump -Fc -f "$work/db.dump" dr_src && ok "pg_dump -Fc" || not_ok "pg_dump -Fc"

@@ -91,6 +91,17 @@ audit_clean() {
 update_path_exists() { # update_path_exists DB FROM TO
 	q "$1" -c "SELECT 1 FROM pg_extension_update_paths('cpt_rules') WHERE source = '$2' AND target = '$3' AND path IS NOT NULL" | grep -q 1
 }
+both_kinds() { # an MUE rule beside an add-on rule on one table: each refuses its own violations
+	q "$1" -c "CREATE TABLE both_kinds (claim_id int, patient int, dos date, code cpt_code, units int)" \
+		-c "CREATE INDEX ON both_kinds (claim_id)" -c "CREATE INDEX ON both_kinds (patient)" \
+		-c "SELECT cpt_rules.enforce_addon_rule('both_kinds', 'code', '{claim_id}', 'dos')" \
+		-c "SELECT cpt_rules.enforce_mue_rule('both_kinds', 'code', 'units', '{patient}', 'dos')" >/dev/null &&
+		q "$1" -c "INSERT INTO both_kinds VALUES (1, 1, '2026-08-03', '27447', 1)" &&
+		! q "$1" -c "INSERT INTO both_kinds VALUES (2, 1, '2026-08-03', '27447', 1)" 2>/dev/null &&
+		! q "$1" -c "INSERT INTO both_kinds VALUES (3, 2, '2026-08-03', '20933', 1)" 2>/dev/null &&
+		q "$1" -c "INSERT INTO both_kinds VALUES (4, 3, '2026-08-03', '20933', 1), (4, 3, '2026-08-03', '27365', 1)" &&
+		q "$1" -c "DROP TABLE both_kinds"
+}
 cms_date_immutable() {
 	! q "$1" -c "SELECT prosrc FROM pg_proc WHERE proname = 'cms_date'" | grep -q to_date
 }
@@ -138,6 +149,7 @@ SQL
 		q $db -c "INSERT INTO claim_lines (claim_id, service_date, code) VALUES (10, '2024-03-01', '99292'), (10, '2024-03-01', '99291')"
 	check "$path: after renaming the columns the rule follows them" rule_follows_rename $db
 	check "$path: after the update the audit is clean" audit_clean $db
+	check "$path: after the update an MUE rule works beside an add-on rule on one table" both_kinds $db
 	if ! describe $db >"$work/upgraded.txt" || [ "$(wc -l <"$work/fresh.txt")" -lt 100 ]; then
 		not_ok "$path: describe the extension's objects"
 	elif diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/diff.txt"; then
