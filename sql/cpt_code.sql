@@ -173,3 +173,7 @@ SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel
 SELECT typname, typlen, typbyval, typalign FROM pg_type WHERE typname = 'cpt_code';
 SELECT oprname, oprcanhash, oprcanmerge FROM pg_operator
  WHERE oprleft = 'cpt_code'::regtype AND oprname = '=';
+-- Category I vaccine administration codes: four digits and A (the PTP
+-- files' first rows are 0001A), sorted after 00019 and before 0001F
+SELECT c::cpt_code, cpt_code_set(c::cpt_code) FROM unnest('{0001A, 0051a, " 0174A "}'::text[]) c;
+SELECT array_agg(c ORDER BY c) FROM unnest('{0001F,0001A,00019,0001M,00020}'::cpt_code[]) c;

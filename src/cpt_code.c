@@ -14,7 +14,7 @@
 #include "utils/sortsupport.h"
 
 #define VALID_CODE_HINT \
-	"A procedure code is five characters: five digits (CPT Category I), " \
+	"A procedure code is five characters: five digits or four digits followed by A (CPT Category I), " \
 	"four digits followed by F, T, U or M (CPT Category II, Category III, PLA, MAAA), " \
 	"or a letter followed by four digits (HCPCS Level II)."
 

@@ -57,6 +57,9 @@ classify(const int d[CPT_CODE_LEN])
 			return CPT_SET_CATEGORY_I;
 		switch (d[4] - 10 + 'A')
 		{
+			case 'A':
+				/* vaccine administration (0001A and on) */
+				return CPT_SET_CATEGORY_I;
 			case 'F':
 				return CPT_SET_CATEGORY_II;
 			case 'T':

@@ -21,7 +21,7 @@
 typedef enum CptCodeSet
 {
 	CPT_SET_INVALID = 0,
-	CPT_SET_CATEGORY_I,			/* 5 digits */
+	CPT_SET_CATEGORY_I,			/* 5 digits, or 4 digits + A */
 	CPT_SET_CATEGORY_II,		/* 4 digits + F */
 	CPT_SET_CATEGORY_III,		/* 4 digits + T */
 	CPT_SET_PLA,				/* 4 digits + U */
@@ -73,8 +73,8 @@ cpt_code_parse_five(const char *str, uint32_t *packed)
 
 	if (d1 > 9 || d2 > 9 || d3 > 9 || d0 > 35 || d4 > 35)
 		return false;
-	/* digits then F, T, U or M (CPT II, III, PLA, MAAA); a letter then digits */
-	if (d0 <= 9 ? !(d4 <= 9 || d4 == 15 || d4 == 29 || d4 == 30 || d4 == 22) : d4 > 9)
+	/* digits then A, F, T, U or M (CPT I, II, III, PLA, MAAA); a letter then digits */
+	if (d0 <= 9 ? !(d4 <= 10 || d4 == 15 || d4 == 29 || d4 == 30 || d4 == 22) : d4 > 9)
 		return false;
 	*packed = d0 << 24 | d1 << 18 | d2 << 12 | d3 << 6 | d4;
 	return true;

@@ -112,6 +112,9 @@ reference(const unsigned char *s, size_t len, char *canon, CptCodeSet *set)
 	{
 		switch (canon[4])
 		{
+			case 'A':
+				*set = CPT_SET_CATEGORY_I;
+				return CPT_PARSE_OK;
 			case 'F':
 				*set = CPT_SET_CATEGORY_II;
 				return CPT_PARSE_OK;

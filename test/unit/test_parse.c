@@ -216,6 +216,10 @@ static const Accepted accepted[] = {
 	{"\r\n99213\r\n", "99213", CPT_SET_CATEGORY_I},
 	{"\v\f 12345 \f\v", "12345", CPT_SET_CATEGORY_I},
 	/* CPT Category II: four digits + F */
+	/* Category I vaccine administration: four digits + A */
+	{"0001A", "0001A", CPT_SET_CATEGORY_I},
+	{"0051a", "0051A", CPT_SET_CATEGORY_I},
+	{" 0174A\n", "0174A", CPT_SET_CATEGORY_I},
 	{"0001F", "0001F", CPT_SET_CATEGORY_II},
 	{"0001f", "0001F", CPT_SET_CATEGORY_II},
 	{"9999F", "9999F", CPT_SET_CATEGORY_II},
@@ -416,7 +420,6 @@ static const Rejected rejected[] = {
 	R("0001X", CPT_PARSE_BAD_PATTERN),
 	R("0001x", CPT_PARSE_BAD_PATTERN),
 	R("G221A", CPT_PARSE_BAD_PATTERN),
-	R("0001A", CPT_PARSE_BAD_PATTERN),
 	R("0001Z", CPT_PARSE_BAD_PATTERN),
 	R("0001E", CPT_PARSE_BAD_PATTERN),
 	R("0001G", CPT_PARSE_BAD_PATTERN),
@@ -496,7 +499,7 @@ test_texts(void)
  * Exhaustive enumeration of all valid codes
  * ---------------------------------------------------------------------- */
 
-#define N_VALID (100000 + 4 * 10000 + 26 * 10000)
+#define N_VALID (100000 + 5 * 10000 + 26 * 10000)
 
 typedef struct Code
 {
@@ -538,7 +541,7 @@ generate_all(void)
 		CptCodeSet	set;
 	}			suffixes[] = {
 		{'T', CPT_SET_CATEGORY_III}, {'F', CPT_SET_CATEGORY_II},
-		{'M', CPT_SET_MAAA}, {'U', CPT_SET_PLA}
+		{'M', CPT_SET_MAAA}, {'U', CPT_SET_PLA}, {'A', CPT_SET_CATEGORY_I}
 	};
 	char		buf[CPT_CODE_LEN + 1];
 
@@ -560,7 +563,7 @@ generate_all(void)
 			buf[4] = (char) ('0' + d);
 			add_code(buf, CPT_SET_CATEGORY_I);
 		}
-		for (size_t s = 0; s < 4; s++)
+		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++)
 		{
 			put4(buf, n);
 			buf[4] = suffixes[s].letter;
@@ -662,13 +665,13 @@ test_all_valid_codes(void)
 	ok(bad_value == 0, "all valid codes pack 6 bits per character, MSB first");
 	ok(bad_format == 0, "format(parse(x)) = x for all valid codes");
 	ok(bad_set == 0, "cpt_code_set_of agrees with the code's shape for all valid codes");
-	ok(sets_seen[CPT_SET_CATEGORY_I] == 100000 &&
+	ok(sets_seen[CPT_SET_CATEGORY_I] == 110000 &&
 	   sets_seen[CPT_SET_CATEGORY_II] == 10000 &&
 	   sets_seen[CPT_SET_CATEGORY_III] == 10000 &&
 	   sets_seen[CPT_SET_PLA] == 10000 &&
 	   sets_seen[CPT_SET_MAAA] == 10000 &&
 	   sets_seen[CPT_SET_HCPCS_LEVEL_II] == 260000,
-	   "code set sizes: 100000 / 10000 x 4 / 260000");
+	   "code set sizes: 110000 / 10000 x 4 / 260000");
 	ok(bad_variant == 0, "lower-case whitespace-wrapped spellings parse identically");
 
 	/*
