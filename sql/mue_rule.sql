@@ -146,6 +146,36 @@ INSERT INTO parted VALUES (14, 3, '2026-10-05', '27447', 2);
 DELETE FROM cpt_rules.mue_edit_loaded WHERE effective = '2026-10-01';
 DELETE FROM cpt_rules.mue_file WHERE effective = '2026-10-01';
 
+-- statements of many lines (each transaction then locks the whole rule
+-- after 256 keys): every key checked, within one statement and across them
+CREATE TABLE bulk (claim_id int, patient int, npi text, dos date, code cpt_code, units int);
+CREATE INDEX ON bulk (patient, npi, dos);
+SELECT cpt_rules.enforce_mue_rule('bulk', 'code', 'units', '{patient,npi}', 'dos');
+INSERT INTO bulk VALUES (0, 5, 'A', '2026-07-06', '27447', 1);
+-- 2,000 keys within their MUE: committed
+INSERT INTO bulk SELECT g, 1000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 2000) g;
+-- among 2,000 lines, one key twice, one over a line committed before
+INSERT INTO bulk SELECT g, 5000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 2000) g
+UNION ALL SELECT 1, 5001, 'A', '2026-07-06', '27447', 1;
+INSERT INTO bulk SELECT g, 5000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 2000) g
+UNION ALL SELECT 1, 5, 'A', '2026-07-06', '27447', 1;
+-- within one transaction: a line of a key written by an earlier statement
+BEGIN;
+INSERT INTO bulk SELECT g, 9000 + g, 'A', '2026-07-07', '27447', 1 FROM generate_series(1, 2000) g;
+INSERT INTO bulk VALUES (1, 9001, 'A', '2026-07-07', '27447', 1);
+COMMIT;
+-- a savepoint rolled back takes its lines and locks with it
+BEGIN;
+SAVEPOINT s;
+INSERT INTO bulk SELECT g, 9000 + g, 'A', '2026-07-07', '27447', 1 FROM generate_series(1, 2000) g;
+ROLLBACK TO s;
+INSERT INTO bulk SELECT g, 9000 + g, 'A', '2026-07-07', '27447', 1 FROM generate_series(1, 2000) g;
+COMMIT;
+SELECT count(*), count(DISTINCT (patient, dos)) FROM bulk;
+SELECT count(*) FROM cpt_rules.mue_violations('bulk', 'code', 'units', '{patient,npi}', 'dos');
+SELECT cpt_rules.drop_mue_rule('bulk');
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bulk'::regclass;
+
 -- bad arguments
 SELECT cpt_rules.enforce_mue_rule('lines', 'code', 'patient', '{npi}', 'line_date', indicators => '{4}');
 SELECT cpt_rules.enforce_mue_rule('lines', 'code', 'npi', '{patient}', 'line_date');
