@@ -77,6 +77,15 @@ mue_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+static int
+period_cmp(const void *a, const void *b)
+{
+	DateADT		x = ((const MuePeriod *) a)->from;
+	DateADT		y = ((const MuePeriod *) b)->from;
+
+	return (x > y) - (x < y);
+}
+
 static void
 mue_cache_build(void)
 {
@@ -100,8 +109,8 @@ mue_cache_build(void)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare("SELECT q.setting, e.code, q.effective, q.ends, e.mue_value, e.indicator"
 					   "  FROM cpt_rules.mue_quarter q"
-					   "  JOIN cpt_rules.mue_edit e ON e.setting = q.setting AND e.effective = q.effective"
-					   " ORDER BY 1, 2, 3", 0, NULL);
+					   "  JOIN cpt_rules.mue_edit e ON e.setting = q.setting AND e.effective = q.effective",
+					   0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the MUE cache's query: %s", SPI_result_code_string(SPI_result));
 	mue_provisional = IsInParallelMode();
@@ -114,8 +123,7 @@ mue_cache_build(void)
 	old = MemoryContextSwitchTo(mue_cxt);
 	{
 		HASHCTL		ctl;
-		MueEntry   *e = NULL;
-		int			capacity = 0;
+		MueEntry   *e;
 
 		ctl.keysize = sizeof(MueKey);
 		ctl.entrysize = sizeof(MueEntry);
@@ -137,22 +145,16 @@ mue_cache_build(void)
 			key.code = DatumGetCptCode(SPI_getbinval(tup, desc, 2, &isnull));
 			if (key.setting < 0)
 				continue;
-			if (e == NULL || memcmp(&e->key, &key, sizeof(key)) != 0)
+			e = hash_search(mue_entries, &key, HASH_ENTER, &found);
+			if (!found)
 			{
-				e = hash_search(mue_entries, &key, HASH_ENTER, &found);
-				if (!found)
-				{
-					e->nperiods = 0;
-					e->indicators = 0;
-					e->periods = palloc(sizeof(MuePeriod) * 4);
-					capacity = 4;
-				}
+				e->nperiods = 0;
+				e->indicators = 0;
+				e->periods = NULL;
 			}
-			if (e->nperiods == capacity)
-			{
-				capacity *= 2;
-				e->periods = repalloc(e->periods, sizeof(MuePeriod) * capacity);
-			}
+			/* most codes have a period or two: grow one at a time */
+			e->periods = e->periods ? repalloc(e->periods, sizeof(MuePeriod) * (e->nperiods + 1))
+				: palloc(sizeof(MuePeriod));
 			p = &e->periods[e->nperiods++];
 			p->from = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
 			p->until = DatumGetDateADT(SPI_getbinval(tup, desc, 4, &isnull));
@@ -165,6 +167,16 @@ mue_cache_build(void)
 	}
 	MemoryContextSwitchTo(old);
 	SPI_finish();
+	/* each code's periods by their first day, for mue_lookup() */
+	{
+		HASH_SEQ_STATUS seq;
+		MueEntry   *e;
+
+		hash_seq_init(&seq, mue_entries);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			if (e->nperiods > 1)
+				qsort(e->periods, e->nperiods, sizeof(MuePeriod), period_cmp);
+	}
 	mue_valid = true;
 }
 
