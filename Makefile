@@ -6,6 +6,7 @@ OBJS = \
 	src/cpt_code.o \
 	src/rules_cache.o \
 	src/rules_funcs.o \
+	src/cms_file.o \
 	src/rules_selectivity.o \
 	src/rule_binding.o \
 	src/rule_index.o \
@@ -40,7 +41,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--$(PREVVERSION)--$(EXT
 DATA = $(wildcard src/sql/released/*.sql)
 EXTRA_CLEAN = $(DATA_built) META.json
 
-REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors text_codes online mue mue_rule
+REGRESS = cpt_code rules refresh constraint security trust lifecycle layouts trust_more engine adoption soft_errors text_codes online mue mue_rule ptp
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 ISOLATION = addon-insert-delete addon-two-primaries addon-update-primary addon-snapshot addon-savepoint rules-cache rules-cache-stale \
 	enforce-old-snapshot nested-partitions validate-online mue-concurrent
@@ -61,7 +62,8 @@ META.json: META.json.in $(EXTENSION).control
 	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
 
 INSTALL_PARTS = src/sql/header.sql src/sql/type.sql src/sql/rules.sql src/sql/refresh.sql \
-	src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql
+	src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql \
+	src/sql/ptp_tables.sql src/sql/ptp.sql
 MUE_DATA = data/medicare-mue-practitioner-v2026q3.csv data/mue_csv_to_sql.awk
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv data/aoc_csv_to_sql.awk $(MUE_DATA)
 	{ sed 's/@VERSION@/$(EXTVERSION)/' src/sql/header.sql; cat src/sql/type.sql src/sql/rules.sql; \
@@ -71,18 +73,20 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) data/medicare-aoc-v2026q3.csv 
 		src/sql/mue_tables.sql; \
 	  echo '-- Medicare practitioner MUE table 2026 Q3 (15,162 codes)'; \
 	  awk -f data/mue_csv_to_sql.awk data/medicare-mue-practitioner-v2026q3.csv; \
-	  cat src/sql/mue.sql src/sql/mue_rule.sql; } > $@.tmp && mv $@.tmp $@
+	  cat src/sql/mue.sql src/sql/mue_rule.sql src/sql/ptp_tables.sql src/sql/ptp.sql; } > $@.tmp && mv $@.tmp $@
 
-# The MUE tables and their shipped rows are new in 1.6: the update from 1.5
-# makes them (a later update leaves mue_tables.sql and the data out).
+# The MUE and PTP tables and the shipped MUE rows are new in 1.6: the update from 1.5
+# makes them (a later update leaves mue_tables.sql, ptp_tables.sql and the data out).
 UPGRADE_PARTS = src/sql/upgrade-header.sql src/sql/constraint.sql src/sql/refresh_edits.sql \
-	src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
+	src/sql/adoption.sql src/sql/mue_tables.sql src/sql/mue.sql src/sql/mue_rule.sql src/sql/ptp_tables.sql src/sql/ptp.sql \
+	src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql
 $(EXTENSION)--$(PREVVERSION)--$(EXTVERSION).sql: $(UPGRADE_PARTS) $(MUE_DATA)
 	{ sed 's/@VERSION@/$(EXTVERSION)/g; s/@PREVVERSION@/$(PREVVERSION)/g' src/sql/upgrade-header.sql; \
 	  cat src/sql/constraint.sql src/sql/refresh_edits.sql src/sql/adoption.sql src/sql/mue_tables.sql; \
 	  echo '-- Medicare practitioner MUE table 2026 Q3 (15,162 codes)'; \
 	  awk -f data/mue_csv_to_sql.awk data/medicare-mue-practitioner-v2026q3.csv; \
-	  cat src/sql/mue.sql src/sql/mue_rule.sql src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql; } > $@.tmp && mv $@.tmp $@
+	  cat src/sql/mue.sql src/sql/mue_rule.sql src/sql/ptp_tables.sql src/sql/ptp.sql \
+		src/sql/upgrade-$(PREVVERSION)-$(EXTVERSION).sql; } > $@.tmp && mv $@.tmp $@
 
 # pg_regress writes its results under build/ (REGRESS_OPTS).
 installcheck: | build/regress

@@ -1,0 +1,235 @@
+-- Procedure-to-procedure (PTP) edits: refresh from CMS's files, lookups -----
+--
+-- The tables are in src/sql/ptp_tables.sql.  A deletion date is the first
+-- date of service an edit no longer applies to, as for the add-on edits; an
+-- edit of modifier indicator 9 (its deletion date its effective date) was
+-- never in force.  This file is part of the install script and of the
+-- update from the previous version.
+
+CREATE OR REPLACE FUNCTION cpt_rules.cms_yyyymmdd(text) RETURNS date
+	AS 'MODULE_PATHNAME', 'cpt_cms_yyyymmdd' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.cms_yyyymmdd(text) IS
+	'the date written as eight digits YYYYMMDD, as CMS''s PTP files write them; NULL for anything else';
+
+-- Load one quarter's PTP files (all four parts \copy'd into one staging
+-- table, header lines and all) for a program and setting.
+CREATE OR REPLACE FUNCTION cpt_rules.refresh_ptp_edits(staging regclass, setting text, effective date,
+		program text DEFAULT 'medicare', allow_shrink boolean DEFAULT false)
+	RETURNS TABLE (quarter date, parts bigint, edits bigint, modifier_0 bigint, modifier_1 bigint,
+				   modifier_9 bigint, previous_quarter date, previous_edits bigint)
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_medicare_layout boolean;
+	v_layout_ok boolean;
+	v_header text;
+	v_copyright text;
+	v_problem text;
+	v_parts bigint;
+	v_data bigint;
+	v_nbad bigint;
+	v_bad_tids tid[];
+	v_bad text[];
+	v_where text[];
+	v_prev record;
+	v_id smallint;
+	v_pre text;
+BEGIN
+	IF staging IS NULL OR setting IS NULL OR effective IS NULL OR program IS NULL THEN
+		RAISE EXCEPTION 'arguments "staging", "setting", "effective" and "program" must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF program NOT IN ('medicare', 'medicaid') THEN
+		RAISE EXCEPTION 'program "%" is not medicare or medicaid', program USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF setting NOT IN ('practitioner', 'outpatient hospital', 'dme') OR (setting = 'dme' AND program = 'medicare') THEN
+		RAISE EXCEPTION 'setting "%" has no % PTP edits', setting, program
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Medicare''s settings are practitioner and outpatient hospital; Medicaid also has dme.';
+	END IF;
+	IF effective NOT IN ('infinity', '-infinity') AND extract(day FROM effective) <> 1 THEN
+		RAISE EXCEPTION 'effective date % is not the first day of a quarter''s month', effective
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'CMS''s file names give the quarter: ccipra-v322r0 is in force from 2026-07-01.';
+	ELSIF effective IN ('infinity', '-infinity') THEN
+		RAISE EXCEPTION 'effective date must be finite' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+
+	-- the staging table's layout: Medicare's seven columns or Medicaid's six
+	SELECT array_agg(a.attname::text ORDER BY a.attnum) = '{column1,column2,pre_1996,effective,deleted,modifier,rationale}',
+		   array_agg(a.attname::text ORDER BY a.attnum) = '{column1,column2,effective,deleted,modifier,rationale}'
+			 OR array_agg(a.attname::text ORDER BY a.attnum) = '{column1,column2,pre_1996,effective,deleted,modifier,rationale}'
+	  INTO v_medicare_layout, v_layout_ok
+	  FROM pg_attribute a WHERE a.attrelid = staging AND a.attnum > 0 AND NOT a.attisdropped;
+	IF v_medicare_layout IS DISTINCT FROM (program = 'medicare') OR v_layout_ok IS NOT TRUE THEN
+		RAISE EXCEPTION 'staging table % does not have the layout of CMS''s % PTP files', staging, program
+			USING ERRCODE = 'bad_copy_file_format',
+				  HINT = format('Create it as CREATE TEMP TABLE ... (LIKE cpt_rules.%s) and \copy each part into it with (FORMAT csv, DELIMITER E''\t'', ENCODING ''LATIN1'').',
+								CASE program WHEN 'medicare' THEN 'cms_ptp_file' ELSE 'cms_ptp_file_medicaid' END);
+	END IF;
+	v_pre := CASE WHEN v_medicare_layout THEN 's.pre_1996' ELSE 'NULL::text' END;
+
+	-- one refresh of the PTP tables at a time
+	LOCK TABLE cpt_rules.ptp_edit_loaded IN SHARE ROW EXCLUSIVE MODE;
+
+	-- Each part begins with CMS's six header lines: the copyright line, the
+	-- title, and the column headings wrapped over four lines.
+	v_copyright := 's.column1 ILIKE ''CPT only copyright%''';
+	v_header := format('(%s OR btrim(s.column1) IN (''Column1/Column2 Edits'', ''Column 1'') OR (s.column1 IS NULL AND s.column2 IS NULL))',
+					   v_copyright);
+	v_problem := format($p$CASE
+		WHEN %1$s THEN NULL
+		WHEN @extschema@.cpt_code_or_null(s.column1) IS NULL
+			THEN format('column 1 code %%s is not a valid code', coalesce(quote_literal(s.column1), 'NULL'))
+		WHEN @extschema@.cpt_code_or_null(s.column2) IS NULL
+			THEN format('column 2 code %%s is not a valid code', coalesce(quote_literal(s.column2), 'NULL'))
+		WHEN coalesce(btrim(%2$s), '') NOT IN ('', '*')
+			THEN format('pre-1996 flag %%s is not * or empty', quote_literal(%2$s))
+		WHEN cpt_rules.cms_yyyymmdd(s.effective) IS NULL
+			THEN format('effective date %%s is not a date YYYYMMDD', coalesce(quote_literal(s.effective), 'NULL'))
+		WHEN coalesce(btrim(s.deleted), '') <> '*' AND cpt_rules.cms_yyyymmdd(s.deleted) IS NULL
+			THEN format('deletion date %%s is neither a date YYYYMMDD nor *', coalesce(quote_literal(s.deleted), 'NULL'))
+		WHEN btrim(s.deleted) <> '*' AND cpt_rules.cms_yyyymmdd(s.deleted) < cpt_rules.cms_yyyymmdd(s.effective)
+			THEN format('deletion date %%s is before effective date %%s', btrim(s.deleted), btrim(s.effective))
+		WHEN coalesce(btrim(s.modifier), '') NOT IN ('0', '1', '9')
+			THEN format('modifier indicator %%s is not 0, 1 or 9', coalesce(quote_literal(s.modifier), 'NULL'))
+	END$p$, v_header, v_pre);
+
+	-- Every record checked before anything changes; file positions worked
+	-- out only for the bad ones.
+	EXECUTE format('SELECT count(*) FILTER (WHERE %1$s), count(*) FILTER (WHERE NOT %2$s),
+						   count(*) FILTER (WHERE p.problem IS NOT NULL),
+						   (array_agg(p.tid ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100],
+						   (array_agg(p.problem ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100]
+					  FROM (SELECT s.ctid AS tid, s.column1, s.column2, %3$s AS problem FROM %4$s s) p',
+				   replace(v_copyright, 's.', 'p.'), replace(v_header, 's.', 'p.'), v_problem, staging)
+	  INTO v_parts, v_data, v_nbad, v_bad_tids, v_bad;
+	IF v_parts = 0 THEN
+		RAISE EXCEPTION 'no copyright line in %: CMS''s PTP files begin each part with one', staging
+			USING ERRCODE = 'bad_copy_file_format',
+				  HINT = 'Load each part as CMS ships it: \copy staging FROM ''ccipra-v322r0-f1.TXT'' WITH (FORMAT csv, DELIMITER E''\t'', ENCODING ''LATIN1'')';
+	END IF;
+	IF v_nbad > 0 THEN
+		EXECUTE format('SELECT array_agg(format(''part %%s, line %%s'', n.part, n.line) ORDER BY n.tid)
+						  FROM (SELECT x.tid, x.part,
+									   x.rn - max(CASE WHEN x.cp THEN x.rn END) OVER (ORDER BY x.tid) + 1 AS line
+								  FROM (SELECT s.ctid AS tid, row_number() OVER w AS rn, %1$s AS cp,
+											   count(*) FILTER (WHERE %1$s) OVER w AS part
+										  FROM %2$s s WINDOW w AS (ORDER BY s.ctid)) x) n
+						 WHERE n.tid = ANY ($1)', v_copyright, staging)
+		  INTO v_where USING v_bad_tids;
+		RAISE EXCEPTION 'CMS PTP file has % bad record(s); the PTP tables were not changed', v_nbad
+			USING ERRCODE = 'bad_copy_file_format',
+				  DETAIL = (SELECT string_agg(format('%s: %s', w, b), E'\n' ORDER BY o)
+							  FROM unnest(v_where, v_bad) WITH ORDINALITY u(w, b, o))
+						   || CASE WHEN v_nbad > 100 THEN format(E'\n... and %s more', v_nbad - 100) ELSE '' END,
+				  HINT = 'Lines are counted from 1 in each part as its file has them, the six header lines included; parts in the order they were loaded.';
+	END IF;
+
+	-- The quarter this one follows (or replaces, loaded again).
+	SELECT q.id, q.effective, q.edits INTO v_prev FROM cpt_rules.ptp_quarter q
+	 WHERE q.program = refresh_ptp_edits.program AND q.setting = refresh_ptp_edits.setting
+	   AND q.effective <= refresh_ptp_edits.effective
+	 ORDER BY q.effective DESC LIMIT 1;
+	IF v_prev.edits IS NOT NULL AND v_data < v_prev.edits / 2 AND NOT allow_shrink THEN
+		RAISE EXCEPTION 'the files list % edit(s), against % in the % % quarter of %', v_data, v_prev.edits,
+			program, setting, v_prev.effective
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'A part left out or cut short would drop most of the edits.',
+				  HINT = 'Load all four parts, or pass allow_shrink => true if that is intended.';
+	END IF;
+
+	SELECT q.id INTO v_id FROM cpt_rules.ptp_quarter q
+	 WHERE q.program = refresh_ptp_edits.program AND q.setting = refresh_ptp_edits.setting
+	   AND q.effective = refresh_ptp_edits.effective;
+	IF FOUND THEN
+		DELETE FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
+		UPDATE cpt_rules.ptp_quarter q SET edits = v_data, loaded_by = current_user, loaded_at = now()
+		 WHERE q.id = v_id;
+	ELSE
+		SELECT coalesce(max(q.id), 0) + 1 INTO v_id FROM cpt_rules.ptp_quarter q;
+		INSERT INTO cpt_rules.ptp_quarter (id, program, setting, effective, edits)
+		VALUES (v_id, refresh_ptp_edits.program, refresh_ptp_edits.setting, refresh_ptp_edits.effective, v_data);
+	END IF;
+
+	EXECUTE format('INSERT INTO cpt_rules.ptp_rationale (id, rationale)
+					SELECT (SELECT coalesce(max(r.id), 0) FROM cpt_rules.ptp_rationale r) + row_number() OVER (ORDER BY n.rationale), n.rationale
+					  FROM (SELECT DISTINCT btrim(s.rationale) AS rationale FROM %1$s s
+							 WHERE NOT %2$s AND btrim(s.rationale) <> '''') n
+					 WHERE NOT EXISTS (SELECT 1 FROM cpt_rules.ptp_rationale r WHERE r.rationale = n.rationale)',
+				   staging, v_header);
+	EXECUTE format('INSERT INTO cpt_rules.ptp_edit_loaded
+						(quarter, column1, column2, effective, deleted, modifier, pre_1996, rationale)
+					SELECT $1, @extschema@.cpt_code_or_null(s.column1), @extschema@.cpt_code_or_null(s.column2),
+						   cpt_rules.cms_yyyymmdd(s.effective),
+						   CASE WHEN btrim(s.deleted) = ''*'' THEN NULL ELSE cpt_rules.cms_yyyymmdd(s.deleted) END,
+						   btrim(s.modifier)::smallint, coalesce(btrim(%3$s) = ''*'', false), r.id
+					  FROM %1$s s LEFT JOIN cpt_rules.ptp_rationale r ON r.rationale = btrim(s.rationale)
+					 WHERE NOT %2$s', staging, v_header, v_pre)
+	  USING v_id;
+
+	RAISE NOTICE '% % PTP edits in force from %: % edits in % part(s)%', program, setting, effective, v_data, v_parts,
+		CASE WHEN v_prev.effective IS NULL THEN ''
+			 ELSE format('; the quarter of %s had %s', v_prev.effective, v_prev.edits) END;
+	RETURN QUERY
+	SELECT refresh_ptp_edits.effective, v_parts, count(*), count(*) FILTER (WHERE e.modifier = 0),
+		   count(*) FILTER (WHERE e.modifier = 1), count(*) FILTER (WHERE e.modifier = 9),
+		   v_prev.effective, v_prev.edits::bigint
+	  FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
+END $$;
+COMMENT ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) IS
+	'load one quarter''s CMS PTP edits for a program (medicare, medicaid) and setting from a staging table holding the four parts as CMS ships them; every record checked first; a quarter loaded again is replaced';
+REVOKE ALL ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) FROM PUBLIC;
+
+-- The edit between two codes, in either order, in force on a date of service.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @extschema@.cpt_code, on_date date,
+		setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
+	RETURNS TABLE (column1 @extschema@.cpt_code, column2 @extschema@.cpt_code, modifier_indicator smallint,
+				   rationale text, effective date, deleted date, quarter date)
+	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+	WITH q AS (
+		SELECT p.id, p.effective FROM cpt_rules.ptp_quarter_period p
+		 WHERE p.program = $5 AND p.setting = $4 AND (p.effective <= $3 OR p.first)
+		   AND (p.ends IS NULL OR p.ends > $3)
+		 ORDER BY p.effective DESC LIMIT 1
+	)
+	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, q.effective
+	  FROM q
+	  JOIN cpt_rules.ptp_edit_loaded e ON e.quarter = q.id
+	   AND ((e.column1 OPERATOR(@extschema@.=) $1 AND e.column2 OPERATOR(@extschema@.=) $2)
+			OR (e.column1 OPERATOR(@extschema@.=) $2 AND e.column2 OPERATOR(@extschema@.=) $1))
+	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
+	 WHERE e.modifier <> 9 AND e.effective <= $3 AND (e.deleted IS NULL OR e.deleted > $3)
+$$;
+COMMENT ON FUNCTION cpt_rules.ptp(@extschema@.cpt_code, @extschema@.cpt_code, date, text, text) IS
+	'the PTP edit between two codes (either order) in force on a date of service: which is column 1, the modifier indicator (0: no modifier allows the pair, 1: a PTP-associated modifier may), the rationale; no row when none';
+
+-- Dropping a quarter no longer needed (the files are large).
+CREATE OR REPLACE FUNCTION cpt_rules.drop_ptp_quarter(program text, setting text, effective date)
+	RETURNS bigint
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_id smallint;
+	v_n bigint;
+BEGIN
+	LOCK TABLE cpt_rules.ptp_edit_loaded IN SHARE ROW EXCLUSIVE MODE;
+	DELETE FROM cpt_rules.ptp_quarter q
+	 WHERE q.program = drop_ptp_quarter.program AND q.setting = drop_ptp_quarter.setting
+	   AND q.effective = drop_ptp_quarter.effective
+	RETURNING q.id INTO v_id;
+	IF v_id IS NULL THEN
+		RAISE NOTICE 'no % % PTP quarter of % is loaded, skipping', program, setting, effective;
+		RETURN 0;
+	END IF;
+	DELETE FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
+	GET DIAGNOSTICS v_n = ROW_COUNT;
+	RETURN v_n;
+END $$;
+COMMENT ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) IS
+	'remove a PTP quarter loaded by refresh_ptp_edits() and its edits; returns how many edits';
+REVOKE ALL ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) FROM PUBLIC;

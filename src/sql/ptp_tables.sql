@@ -1,0 +1,108 @@
+-- Procedure-to-procedure (PTP) edits: the tables -----------------------------
+--
+-- CMS publishes the PTP edits each quarter per setting (practitioner,
+-- outpatient hospital; Medicaid also DME), in four tab-separated parts
+-- behind an AMA licence that forbids passing them on: the extension ships
+-- none, and a user loads their own download with refresh_ptp_edits().  Each
+-- quarter's file is cumulative (deleted edits kept with their dates), and
+-- each quarter loaded is kept, so that a claim is judged by the file in
+-- force on its date of service and, within it, by the edits in force on
+-- that date.  New in 1.6: this file is part of the install script and of the
+-- update from 1.5.
+
+-- One row per quarter loaded.  Its id is what the edits carry (2 bytes,
+-- where the program, setting and date would take 20).
+CREATE TABLE cpt_rules.ptp_quarter (
+	id			smallint PRIMARY KEY,
+	program		text NOT NULL,
+	setting		text NOT NULL,
+	effective	date NOT NULL,
+	edits		integer NOT NULL,
+	loaded_by	name NOT NULL DEFAULT current_user,
+	loaded_at	timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT ptp_quarter_key UNIQUE (program, setting, effective),
+	CONSTRAINT ptp_quarter_program CHECK (program IN ('medicare', 'medicaid')),
+	CONSTRAINT ptp_quarter_setting CHECK (setting IN ('practitioner', 'outpatient hospital', 'dme')),
+	CONSTRAINT ptp_quarter_dme CHECK (setting <> 'dme' OR program = 'medicaid')
+);
+COMMENT ON TABLE cpt_rules.ptp_quarter IS
+	'the PTP files loaded by cpt_rules.refresh_ptp_edits(): program, setting, first date in force, how many edits';
+
+-- CMS's dozen rationale labels, each stored once.
+CREATE TABLE cpt_rules.ptp_rationale (
+	id			smallint PRIMARY KEY,
+	rationale	text NOT NULL UNIQUE
+);
+COMMENT ON TABLE cpt_rules.ptp_rationale IS 'the rationale labels of the PTP edits loaded';
+
+CREATE TABLE cpt_rules.ptp_edit_loaded (
+	quarter		smallint NOT NULL,
+	column1		@extschema@.cpt_code NOT NULL,
+	column2		@extschema@.cpt_code NOT NULL,
+	effective	date NOT NULL,
+	deleted		date,
+	modifier	smallint NOT NULL,
+	pre_1996	boolean NOT NULL,
+	rationale	smallint,
+	CONSTRAINT ptp_edit_loaded_modifier CHECK (modifier IN (0, 1, 9)),
+	CONSTRAINT ptp_edit_loaded_dates CHECK (deleted IS NULL OR deleted >= effective)
+);
+CREATE INDEX ptp_edit_loaded_pair ON cpt_rules.ptp_edit_loaded (quarter, column1, column2);
+COMMENT ON TABLE cpt_rules.ptp_edit_loaded IS
+	'CMS PTP edits as loaded, one row per record of the quarter''s files; see the view cpt_rules.ptp_edit';
+
+SELECT pg_catalog.pg_extension_config_dump('cpt_rules.ptp_quarter', '');
+SELECT pg_catalog.pg_extension_config_dump('cpt_rules.ptp_rationale', '');
+SELECT pg_catalog.pg_extension_config_dump('cpt_rules.ptp_edit_loaded', '');
+
+-- The quarters, each in force from its date until the next one's of its
+-- program and setting (the first also for the dates before it: its files
+-- hold the edits' history).
+CREATE VIEW cpt_rules.ptp_quarter_period AS
+SELECT q.id, q.program, q.setting, q.effective,
+	   pg_catalog.lead(q.effective) OVER w AS ends,
+	   pg_catalog.row_number() OVER w = 1 AS first, q.edits
+  FROM cpt_rules.ptp_quarter q
+WINDOW w AS (PARTITION BY q.program, q.setting ORDER BY q.effective);
+COMMENT ON VIEW cpt_rules.ptp_quarter_period IS
+	'the PTP files loaded, each judging the dates of service from effective until ends (NULL: until further notice), the first of a program and setting also those before it';
+
+CREATE VIEW cpt_rules.ptp_edit AS
+SELECT q.program, q.setting, q.effective AS quarter, e.column1, e.column2, e.effective, e.deleted,
+	   e.modifier AS modifier_indicator, e.pre_1996, r.rationale
+  FROM cpt_rules.ptp_edit_loaded e
+  JOIN cpt_rules.ptp_quarter q ON q.id = e.quarter
+  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale;
+COMMENT ON VIEW cpt_rules.ptp_edit IS
+	'CMS PTP edits loaded: column 1 and column 2 codes, in force from effective until the day before deleted (NULL: not deleted); modifier indicator 0 (no modifier allows the pair), 1 (a PTP-associated modifier may), 9 (deleted retroactively, never in force)';
+
+REVOKE ALL ON cpt_rules.ptp_quarter, cpt_rules.ptp_rationale, cpt_rules.ptp_edit_loaded,
+	cpt_rules.ptp_quarter_period, cpt_rules.ptp_edit FROM PUBLIC;
+GRANT SELECT ON cpt_rules.ptp_quarter, cpt_rules.ptp_rationale, cpt_rules.ptp_edit_loaded,
+	cpt_rules.ptp_quarter_period, cpt_rules.ptp_edit TO PUBLIC;
+
+-- CMS's files, as \copy reads them: one text field per column, the header
+-- lines included (refresh_ptp_edits skips and checks them).  Medicare's
+-- layout has the pre-1996 column, Medicaid's does not.
+CREATE TABLE cpt_rules.cms_ptp_file (
+	column1		text,
+	column2		text,
+	pre_1996	text,
+	effective	text,
+	deleted		text,
+	modifier	text,
+	rationale	text
+);
+COMMENT ON TABLE cpt_rules.cms_ptp_file IS
+	'the layout of a CMS Medicare PTP file for \copy, to use as CREATE TEMP TABLE ... (LIKE cpt_rules.cms_ptp_file)';
+CREATE TABLE cpt_rules.cms_ptp_file_medicaid (
+	column1		text,
+	column2		text,
+	effective	text,
+	deleted		text,
+	modifier	text,
+	rationale	text
+);
+COMMENT ON TABLE cpt_rules.cms_ptp_file_medicaid IS
+	'the layout of a CMS Medicaid PTP file (no pre-1996 column) for \copy';
+GRANT SELECT ON cpt_rules.cms_ptp_file, cpt_rules.cms_ptp_file_medicaid TO PUBLIC;
