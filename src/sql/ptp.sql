@@ -75,8 +75,8 @@ BEGIN
 
 	-- Each part begins with CMS's six header lines: the copyright line, the
 	-- title, and the column headings wrapped over four lines.
-	v_copyright := 's.column1 ILIKE ''CPT only copyright%''';
-	v_header := format('(%s OR btrim(s.column1) IN (''Column1/Column2 Edits'', ''Column 1'') OR (s.column1 IS NULL AND s.column2 IS NULL))',
+	v_copyright := 's.column1 LIKE ''CPT only copyright%''';
+	v_header := format('((s.column1 LIKE ''C%%'' AND (%s OR s.column1 IN (''Column1/Column2 Edits'', ''Column 1''))) OR (s.column1 IS NULL AND s.column2 IS NULL))',
 					   v_copyright);
 	v_problem := format($p$CASE
 		WHEN %1$s THEN NULL
@@ -102,7 +102,7 @@ BEGIN
 						   count(*) FILTER (WHERE p.problem IS NOT NULL),
 						   (array_agg(p.tid ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100],
 						   (array_agg(p.problem ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100]
-					  FROM (SELECT s.ctid AS tid, s.column1, s.column2, %3$s AS problem FROM %4$s s) p',
+					  FROM (SELECT s.ctid AS tid, s.column1, s.column2, %3$s AS problem FROM %4$s s OFFSET 0) p',
 				   replace(v_copyright, 's.', 'p.'), replace(v_header, 's.', 'p.'), v_problem, staging)
 	  INTO v_parts, v_data, v_nbad, v_bad_tids, v_bad;
 	IF v_parts = 0 THEN
@@ -155,8 +155,8 @@ BEGIN
 
 	EXECUTE format('INSERT INTO cpt_rules.ptp_rationale (id, rationale)
 					SELECT (SELECT coalesce(max(r.id), 0) FROM cpt_rules.ptp_rationale r) + row_number() OVER (ORDER BY n.rationale), n.rationale
-					  FROM (SELECT DISTINCT btrim(s.rationale) AS rationale FROM %1$s s
-							 WHERE NOT %2$s AND btrim(s.rationale) <> '''') n
+					  FROM (SELECT btrim(s.rationale) COLLATE "C" AS rationale FROM %1$s s
+							 WHERE NOT %2$s AND btrim(s.rationale) <> '''' GROUP BY 1) n
 					 WHERE NOT EXISTS (SELECT 1 FROM cpt_rules.ptp_rationale r WHERE r.rationale = n.rationale)',
 				   staging, v_header);
 	EXECUTE format('INSERT INTO cpt_rules.ptp_edit_loaded
@@ -182,28 +182,42 @@ COMMENT ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, bool
 	'load one quarter''s CMS PTP edits for a program (medicare, medicaid) and setting from a staging table holding the four parts as CMS ships them; every record checked first; a quarter loaded again is replaced';
 REVOKE ALL ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) FROM PUBLIC;
 
--- The edit between two codes, in either order, in force on a date of service.
+-- The edit between two codes, in either order, in force on a date of service:
+-- the quarter of the date found first, then two probes of the pair index.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @extschema@.cpt_code, on_date date,
 		setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
 	RETURNS TABLE (column1 @extschema@.cpt_code, column2 @extschema@.cpt_code, modifier_indicator smallint,
 				   rationale text, effective date, deleted date, quarter date)
-	LANGUAGE sql STABLE STRICT PARALLEL SAFE
+	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
-	WITH q AS (
-		SELECT p.id, p.effective FROM cpt_rules.ptp_quarter_period p
-		 WHERE p.program = $5 AND p.setting = $4 AND (p.effective <= $3 OR p.first)
-		   AND (p.ends IS NULL OR p.ends > $3)
-		 ORDER BY p.effective DESC LIMIT 1
-	)
-	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, q.effective
-	  FROM q
-	  JOIN cpt_rules.ptp_edit_loaded e ON e.quarter = q.id
-	   AND ((e.column1 OPERATOR(@extschema@.=) $1 AND e.column2 OPERATOR(@extschema@.=) $2)
-			OR (e.column1 OPERATOR(@extschema@.=) $2 AND e.column2 OPERATOR(@extschema@.=) $1))
+DECLARE
+	v_id smallint;
+	v_quarter date;
+BEGIN
+	-- the latest quarter in force on the date, or the first one (its files hold the history)
+	SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
+	 WHERE q.program = ptp.program AND q.setting = ptp.setting AND q.effective <= on_date
+	 ORDER BY q.effective DESC LIMIT 1;
+	IF v_id IS NULL THEN
+		SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
+		 WHERE q.program = ptp.program AND q.setting = ptp.setting
+		 ORDER BY q.effective LIMIT 1;
+	END IF;
+	RETURN QUERY
+	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, v_quarter
+	  FROM cpt_rules.ptp_edit_loaded e
 	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
-	 WHERE e.modifier <> 9 AND e.effective <= $3 AND (e.deleted IS NULL OR e.deleted > $3)
-$$;
+	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_a AND e.column2 OPERATOR(@extschema@.=) code_b
+	   AND e.modifier <> 9 AND e.effective <= on_date AND (e.deleted IS NULL OR e.deleted > on_date)
+	UNION ALL
+	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, v_quarter
+	  FROM cpt_rules.ptp_edit_loaded e
+	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
+	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_b AND e.column2 OPERATOR(@extschema@.=) code_a
+	   AND code_a OPERATOR(@extschema@.<>) code_b
+	   AND e.modifier <> 9 AND e.effective <= on_date AND (e.deleted IS NULL OR e.deleted > on_date);
+END $$;
 COMMENT ON FUNCTION cpt_rules.ptp(@extschema@.cpt_code, @extschema@.cpt_code, date, text, text) IS
 	'the PTP edit between two codes (either order) in force on a date of service: which is column 1, the modifier indicator (0: no modifier allows the pair, 1: a PTP-associated modifier may), the rationale; no row when none';
 
