@@ -166,7 +166,9 @@ BEGIN
 						   CASE WHEN btrim(s.deleted) = ''*'' THEN NULL ELSE cpt_rules.cms_yyyymmdd(s.deleted) END,
 						   btrim(s.modifier)::smallint, coalesce(btrim(%3$s) = ''*'', false), r.id
 					  FROM %1$s s LEFT JOIN cpt_rules.ptp_rationale r ON r.rationale = btrim(s.rationale)
-					 WHERE NOT %2$s', staging, v_header, v_pre)
+					 WHERE NOT %2$s
+					 -- in the index''s order: its pages filled as a fresh build fills them
+					 ORDER BY 2, 3', staging, v_header, v_pre)
 	  USING v_id;
 
 	RAISE NOTICE '% % PTP edits in force from %: % edits in % part(s)%', program, setting, effective, v_data, v_parts,

@@ -78,7 +78,7 @@ CREATE TABLE gen AS
 SELECT g, 1 + (g - 1) * 4 / :records AS part,
 	   -- about 11,000 column 1 codes, each with a run of column 2 codes
 	   lpad((10000 + g / 240)::text, 5, '0') AS c1,
-	   CASE WHEN g % 3 = 0 THEN 'J' || lpad((g % 9000)::text, 4, '0') ELSE lpad((20000 + (g * 7919) % 70000)::text, 5, '0') END AS c2,
+	   CASE WHEN g % 3 = 0 THEN 'J' || lpad((g % 9000)::text, 4, '0') ELSE lpad((20000 + (g::bigint * 7919) % 70000)::text, 5, '0') END AS c2,
 	   CASE WHEN g % 19 = 0 THEN '*' END AS pre,
 	   (2004 + g % 22)::text || lpad((1 + 3 * (g % 4))::text, 2, '0') || '01' AS eff,
 	   CASE WHEN g % 100 < 2 THEN 'nine' WHEN g % 100 < 35 THEN (2005 + g % 21)::text || '1231' ELSE '*' END AS del,

@@ -63,6 +63,15 @@ UPDATE mue_in SET mue_value = '3' WHERE hcpcs_code = '99213';
 SELECT count(*) FROM cpt_rules.refresh_mue_edits('mue_in', 'practitioner', '2026-10-01', allow_shrink => true);
 SQL
 
+# a PTP quarter loaded from CMS's file (an excerpt): dumped, restored, looked up
+ptp_txt=$(cd "$(dirname "$0")/../data" && pwd)/ccipra-v322r0-f1.excerpt.txt
+q dr_src >/dev/null <<SQL || not_ok "a PTP quarter loaded into the source database"
+SET client_min_messages = warning;
+CREATE TEMP TABLE ptp_in (LIKE cpt_rules.cms_ptp_file);
+\copy ptp_in FROM '$ptp_txt' WITH (FORMAT csv, DELIMITER E'\t', ENCODING 'LATIN1')
+SELECT count(*) FROM cpt_rules.refresh_ptp_edits('ptp_in', 'practitioner', '2026-07-01');
+SQL
+
 snapshot() {
 	q "$1" <<'SQL'
 SELECT 'edit', aoc_type, addon, primary_code, edit_effective, edit_deleted, notes FROM cpt_rules.aoc_edit
@@ -85,6 +94,9 @@ SELECT 'lookup', valid_pairing('20933', '27078', '2026-10-01'), valid_pairing('2
 SELECT 'mue quarter', setting, effective, ends, source, codes FROM cpt_rules.mue_quarter ORDER BY 2, 3;
 SELECT 'mue', d, m.* FROM unnest('{2026-09-30,2026-10-01}'::date[]) d, cpt_rules.mue('99213', d) m;
 SELECT 'mue codes', count(*) FROM cpt_rules.mue_edit;
+SELECT 'ptp quarter', program, setting, effective, edits FROM cpt_rules.ptp_quarter ORDER BY 2, 3, 4;
+SELECT 'ptp', md5(string_agg(e::text, ',' ORDER BY e::text)) FROM cpt_rules.ptp_edit e;
+SELECT 'ptp lookup', p.* FROM cpt_rules.ptp('99213', '0001A', '2023-06-01') p;
 SQL
 }
 snapshot dr_src >"$work/src.txt"
