@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include "pg_compat.h"
+
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
