@@ -249,3 +249,136 @@ END $$;
 COMMENT ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) IS
 	'remove a PTP quarter loaded by refresh_ptp_edits() and its edits; returns how many edits';
 REVOKE ALL ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) FROM PUBLIC;
+
+-- CMS's PTP-associated modifiers (NCCI Policy Manual for Medicare Services,
+-- ch. I, E): anatomic, global surgery and the others.  22, 76 and 77 are not
+-- among them and bypass no edit.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp_modifiers() RETURNS text[]
+	LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	RETURN '{E1,E2,E3,E4,FA,F1,F2,F3,F4,F5,F6,F7,F8,F9,TA,T1,T2,T3,T4,T5,T6,T7,T8,T9,LT,RT,LC,LD,RC,LM,RI,24,25,57,58,78,79,27,59,91,XE,XS,XP,XU}'::text[];
+COMMENT ON FUNCTION cpt_rules.ptp_modifiers() IS
+	'the NCCI PTP-associated modifiers, which may bypass an edit of modifier indicator 1';
+
+-- The PTP-associated modifiers among a pair's, written as the audit carries
+-- them (a line's modifiers separated by blanks), each once, upper case.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp_bypass_modifiers(modifiers text) RETURNS text[]
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	RETURN ARRAY(SELECT DISTINCT m FROM regexp_split_to_table(upper(btrim(modifiers)), '\s+') m
+				  WHERE m = ANY (cpt_rules.ptp_modifiers()) ORDER BY m);
+
+-- Audit: every pair of lines of one group (patient, provider) and date of
+-- service that a PTP edit in force on that date pairs, column 1 line and
+-- column 2 line, the edit's indicator and whether a PTP-associated modifier
+-- on either line bypasses it (indicator 1 only).  A group's lines are
+-- gathered by one hash aggregate, and only a group holding two different
+-- codes is paired, each ordered pair of its lines probed once against the
+-- edits of the quarter judging the date.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp_violations(tbl regclass, code name, group_by name[], service_date name,
+		modifiers name[] DEFAULT '{}', setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
+	RETURNS TABLE (group_key jsonb, date_of_service date, column1 @extschema@.cpt_code, column2 @extschema@.cpt_code,
+				   modifier_indicator smallint, rationale text, bypassed boolean, bypass_modifiers text[],
+				   column1_table regclass, column1_ctid tid, column2_table regclass, column2_ctid tid)
+	LANGUAGE plpgsql STABLE
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_code text;
+	v_mods text;
+	v_col name;
+	v_type regtype;
+	v_array boolean;
+	v_category "char";
+	v_groups text;
+	v_xcols text;
+	v_gcols text;
+	v_key text;
+BEGIN
+	IF modifiers IS NULL OR setting IS NULL OR program IS NULL THEN
+		RAISE EXCEPTION 'arguments "modifiers", "setting" and "program" must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass modifiers => ''{}'' for a table without modifier columns.';
+	END IF;
+	IF program NOT IN ('medicare', 'medicaid') THEN
+		RAISE EXCEPTION 'program "%" is not medicare or medicaid', program USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF setting NOT IN ('practitioner', 'outpatient hospital', 'dme') OR (setting = 'dme' AND program = 'medicare') THEN
+		RAISE EXCEPTION 'setting "%" has no % PTP edits', setting, program
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Medicare''s settings are practitioner and outpatient hospital; Medicaid also has dme.';
+	END IF;
+	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
+	IF array_position(modifiers, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'argument "modifiers" must not hold a NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+
+	-- each modifier column a text type, or an array of one; a line's
+	-- modifiers carried as one string of them separated by blanks
+	FOREACH v_col IN ARRAY modifiers LOOP
+		SELECT a.atttypid::regtype, t.typcategory = 'A', coalesce(et.typcategory, t.typcategory)
+		  INTO v_type, v_array, v_category
+		  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		  LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+		 WHERE a.attrelid = tbl AND a.attname = v_col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'column "%" (argument "modifiers") of relation "%" does not exist', v_col, tbl
+				USING ERRCODE = 'undefined_column';
+		ELSIF v_category <> 'S' THEN
+			RAISE EXCEPTION 'modifier column "%" is of type %, not a text type or an array of one', v_col, v_type
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+		v_mods := concat_ws(', ', v_mods,
+							CASE WHEN v_array
+								 THEN format('array_to_string(t.%I::text[], '' '')', v_col)
+								 ELSE format('t.%I::text', v_col) END);
+	END LOOP;
+	v_mods := CASE WHEN v_mods IS NULL THEN 'NULL::text' ELSE format('concat_ws('' '', %s)', v_mods) END;
+
+	-- a text code column is read as cpt_code input reads it; junk is no code
+	SELECT CASE WHEN t.typcategory = 'S' THEN format('@extschema@.cpt_code_or_null(t.%I::text)', code)
+				ELSE format('t.%I::@extschema@.cpt_code', code) END
+	  INTO v_code
+	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+	 WHERE a.attrelid = tbl AND a.attname = code;
+	SELECT string_agg(format('t.%I', g), ', '), string_agg(format('x.%I', g), ', '),
+		   string_agg(format('l.%I', g), ', '), string_agg(format('%L, g.%I', g, g), ', ')
+	  INTO v_groups, v_xcols, v_gcols, v_key
+	  FROM unnest(group_by) g;
+
+	RETURN QUERY EXECUTE format($q$
+		WITH periods AS (
+			SELECT p.id, CASE WHEN p.first THEN '-infinity' ELSE p.effective END AS starts,
+				   coalesce(p.ends, 'infinity') AS ends
+			  FROM cpt_rules.ptp_quarter_period p WHERE p.program = $1 AND p.setting = $2
+		), lines AS (
+			SELECT %8$s, x.code__, x.day__, x.mods__, x.tab__, x.tid__, p.id AS quarter__
+			  FROM (SELECT %1$s, %2$s AS code__, t.%3$I::date AS day__, %4$s AS mods__,
+						   t.tableoid::regclass AS tab__, t.ctid AS tid__
+					  FROM %5$s t) x
+			  JOIN periods p ON x.day__ >= p.starts AND x.day__ < p.ends
+			 WHERE x.code__ IS NOT NULL
+		), g AS (
+			SELECT %6$s, l.day__, l.quarter__, array_agg(l.code__) AS codes__, array_agg(l.mods__) AS mods__,
+				   array_agg(l.tab__) AS tabs__, array_agg(l.tid__) AS tids__
+			  FROM lines l
+			 GROUP BY %6$s, l.day__, l.quarter__
+			HAVING min(l.code__) OPERATOR(@extschema@.<>) max(l.code__)
+		)
+		SELECT jsonb_build_object(%7$s), g.day__, e.column1, e.column2, e.modifier, r.rationale,
+			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, a.tab, a.tid, b.tab, b.tid
+		  FROM g
+		 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) a(code, mods, tab, tid)
+		 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) b(code, mods, tab, tid)
+		  JOIN cpt_rules.ptp_edit_loaded e
+			ON e.quarter = g.quarter__ AND e.column1 OPERATOR(@extschema@.=) a.code
+		   AND e.column2 OPERATOR(@extschema@.=) b.code
+		  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
+		 CROSS JOIN LATERAL (SELECT nullif(cpt_rules.ptp_bypass_modifiers(concat_ws(' ', a.mods, b.mods)), '{}') AS mods) bp
+		 WHERE a.code OPERATOR(@extschema@.<>) b.code
+		   AND e.modifier <> 9 AND e.effective <= g.day__ AND (e.deleted IS NULL OR e.deleted > g.day__)
+		 ORDER BY 1, 2, 3, 4, 10, 12$q$,
+		v_groups, v_code, service_date, v_mods, tbl, v_gcols, v_key, v_xcols)
+	USING program, setting;
+END $$;
+COMMENT ON FUNCTION cpt_rules.ptp_violations(regclass, name, name[], name, name[], text, text) IS
+	'pairs of lines of one group and date of service that a PTP edit in force on the date pairs: the column 1 line, the column 2 line (denied unless bypassed), the modifier indicator, and whether a PTP-associated modifier on either line bypasses it (indicator 1 only)';
