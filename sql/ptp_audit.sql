@@ -88,12 +88,13 @@ SELECT count(*) FROM ptp_violations('medical_claim', 'hcpcs_code', '{person_id}'
 SELECT count(*) FROM ptp_violations('medical_claim', 'hcpcs_code', '{person_id}', 'claim_line_start_date',
 									program => 'medicaid');
 
--- modifiers in an array column, codes as cpt_code, varchar and char(5)
+-- modifiers in an array column (the PTP-associated ones listed in the
+-- manual's order), codes as cpt_code, varchar and char(5)
 CREATE TABLE lines_arr (patient int, npi text, dos date, code cpt_code, mods text[]);
 INSERT INTO lines_arr VALUES (1, 'n', '2023-03-01', '0001A', '{LT,59}'), (1, 'n', '2023-03-01', '99213', NULL),
 	(2, 'n', '2023-03-01', '0001A', '{}'), (2, 'n', '2023-03-01', '99213', '{NULL,rt}');
 SELECT group_key, column1, column2, bypassed, bypass_modifiers
-  FROM ptp_violations('lines_arr', 'code', '{patient,npi}', 'dos', modifiers => '{mods}');
+  FROM ptp_violations('lines_arr', 'code', '{patient,npi}', 'dos', modifiers => '{mods}') ORDER BY 1;
 CREATE TABLE lines_vc (patient int, dos date, code varchar(8), code_c char(5), m1 char(2), mods varchar[]);
 INSERT INTO lines_vc VALUES (1, '2023-03-01', '0001A', '0001A', NULL, '{}'), (1, '2023-03-01', '99213 ', '99213', '25', '{}');
 SELECT column1, column2, bypassed, bypass_modifiers
@@ -107,7 +108,7 @@ CREATE TABLE lines_part_a PARTITION OF lines_part FOR VALUES IN ('0001A');
 CREATE TABLE lines_part_b PARTITION OF lines_part DEFAULT;
 INSERT INTO lines_part VALUES (1, '2023-03-01', '0001A', NULL), (1, '2023-03-01', '99213', NULL), (1, '2023-03-01', '36591', NULL);
 SELECT column1, column2, modifier_indicator, column1_table, column2_table
-  FROM ptp_violations('lines_part', 'code', '{patient}', 'dos', modifiers => '{m1}');
+  FROM ptp_violations('lines_part', 'code', '{patient}', 'dos', modifiers => '{m1}') ORDER BY 2;
 
 -- bad arguments
 SELECT * FROM ptp_violations('lines_arr', 'code', '{patient}', 'dos', modifiers => NULL);

@@ -254,18 +254,17 @@ REVOKE ALL ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) FROM PUBLIC;
 -- ch. I, E): anatomic, global surgery and the others.  22, 76 and 77 are not
 -- among them and bypass no edit.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp_modifiers() RETURNS text[]
-	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN '{E1,E2,E3,E4,FA,F1,F2,F3,F4,F5,F6,F7,F8,F9,TA,T1,T2,T3,T4,T5,T6,T7,T8,T9,LT,RT,LC,LD,RC,LM,RI,24,25,57,58,78,79,27,59,91,XE,XS,XP,XU}'::text[];
+	AS 'MODULE_PATHNAME', 'cpt_ptp_modifiers' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION cpt_rules.ptp_modifiers() IS
 	'the NCCI PTP-associated modifiers, which may bypass an edit of modifier indicator 1';
 
--- The PTP-associated modifiers among a pair's, written as the audit carries
--- them (a line's modifiers separated by blanks), each once, upper case.
+-- The PTP-associated modifiers among a pair's, as the audit carries them (a
+-- line's modifiers separated by blanks): each once, upper case, in the
+-- list's order; NULL when none.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp_bypass_modifiers(modifiers text) RETURNS text[]
-	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-	SET search_path = pg_catalog, pg_temp
-	RETURN ARRAY(SELECT DISTINCT m FROM regexp_split_to_table(upper(btrim(modifiers)), '\s+') m
-				  WHERE m = ANY (cpt_rules.ptp_modifiers()) ORDER BY m);
+	AS 'MODULE_PATHNAME', 'cpt_ptp_bypass_modifiers' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.ptp_bypass_modifiers(text) IS
+	'the PTP-associated modifiers among modifiers separated by blanks, in ptp_modifiers() order; NULL when none';
 
 -- Audit: every pair of lines of one group (patient, provider) and date of
 -- service that a PTP edit in force on that date pairs, column 1 line and
@@ -273,7 +272,8 @@ CREATE OR REPLACE FUNCTION cpt_rules.ptp_bypass_modifiers(modifiers text) RETURN
 -- on either line bypasses it (indicator 1 only).  A group's lines are
 -- gathered by one hash aggregate, and only a group holding two different
 -- codes is paired, each ordered pair of its lines probed once against the
--- edits of the quarter judging the date.
+-- edits of the quarter judging the date.  The pairs come in no particular
+-- order.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp_violations(tbl regclass, code name, group_by name[], service_date name,
 		modifiers name[] DEFAULT '{}', setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
 	RETURNS TABLE (group_key jsonb, date_of_service date, column1 @extschema@.cpt_code, column2 @extschema@.cpt_code,
@@ -281,6 +281,10 @@ CREATE OR REPLACE FUNCTION cpt_rules.ptp_violations(tbl regclass, code name, gro
 				   column1_table regclass, column1_ctid tid, column2_table regclass, column2_ctid tid)
 	LANGUAGE plpgsql STABLE
 	SET search_path = pg_catalog, @extschema@, pg_temp
+	-- the pairs are counted as ten per group, and then sorted to meet the
+	-- edits by merging, where hashing the few edits is much cheaper (500,000
+	-- lines: 15.7 s merging, 6.8 s hashing)
+	SET enable_mergejoin = off
 AS $$
 DECLARE
 	v_code text;
@@ -291,7 +295,6 @@ DECLARE
 	v_category "char";
 	v_groups text;
 	v_xcols text;
-	v_gcols text;
 	v_key text;
 BEGIN
 	IF modifiers IS NULL OR setting IS NULL OR program IS NULL THEN
@@ -341,43 +344,55 @@ BEGIN
 	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 	 WHERE a.attrelid = tbl AND a.attname = code;
 	SELECT string_agg(format('t.%I', g), ', '), string_agg(format('x.%I', g), ', '),
-		   string_agg(format('l.%I', g), ', '), string_agg(format('%L, g.%I', g, g), ', ')
-	  INTO v_groups, v_xcols, v_gcols, v_key
+		   string_agg(format('%L, pr.%I', g, g), ', ')
+	  INTO v_groups, v_xcols, v_key
 	  FROM unnest(group_by) g;
 
+	-- The groups holding two codes or more, materialized: read for the
+	-- codes they hold, and paired.  Only the edits between two of those codes
+	-- are hashed for the pairs to probe (the whole quarter would spill).
 	RETURN QUERY EXECUTE format($q$
 		WITH periods AS (
 			SELECT p.id, CASE WHEN p.first THEN '-infinity' ELSE p.effective END AS starts,
 				   coalesce(p.ends, 'infinity') AS ends
 			  FROM cpt_rules.ptp_quarter_period p WHERE p.program = $1 AND p.setting = $2
-		), lines AS (
-			SELECT %8$s, x.code__, x.day__, x.mods__, x.tab__, x.tid__, p.id AS quarter__
+		), g AS MATERIALIZED (
+			SELECT %6$s, x.day__, p.id AS quarter__, array_agg(x.code__) AS codes__, array_agg(x.mods__) AS mods__,
+				   array_agg(x.tab__) AS tabs__, array_agg(x.tid__) AS tids__
 			  FROM (SELECT %1$s, %2$s AS code__, t.%3$I::date AS day__, %4$s AS mods__,
 						   t.tableoid::regclass AS tab__, t.ctid AS tid__
 					  FROM %5$s t) x
 			  JOIN periods p ON x.day__ >= p.starts AND x.day__ < p.ends
 			 WHERE x.code__ IS NOT NULL
-		), g AS (
-			SELECT %6$s, l.day__, l.quarter__, array_agg(l.code__) AS codes__, array_agg(l.mods__) AS mods__,
-				   array_agg(l.tab__) AS tabs__, array_agg(l.tid__) AS tids__
-			  FROM lines l
-			 GROUP BY %6$s, l.day__, l.quarter__
-			HAVING min(l.code__) OPERATOR(@extschema@.<>) max(l.code__)
+			 GROUP BY %6$s, x.day__, p.id
+			HAVING min(x.code__) OPERATOR(@extschema@.<>) max(x.code__)
+		), codes AS MATERIALIZED (
+			SELECT DISTINCT g.quarter__ AS quarter, c.code FROM g, unnest(g.codes__) c(code)
+		), edits AS MATERIALIZED (
+			SELECT e.quarter, e.column1, e.column2, e.effective, e.deleted, e.modifier, r.rationale
+			  FROM cpt_rules.ptp_edit_loaded e
+			  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
+			 WHERE e.modifier <> 9
+			   AND (e.quarter, e.column1) IN (SELECT c.quarter, c.code FROM codes c)
+			   AND (e.quarter, e.column2) IN (SELECT c.quarter, c.code FROM codes c)
 		)
-		SELECT jsonb_build_object(%7$s), g.day__, e.column1, e.column2, e.modifier, r.rationale,
-			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, a.tab, a.tid, b.tab, b.tid
-		  FROM g
-		 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) a(code, mods, tab, tid)
-		 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) b(code, mods, tab, tid)
-		  JOIN cpt_rules.ptp_edit_loaded e
-			ON e.quarter = g.quarter__ AND e.column1 OPERATOR(@extschema@.=) a.code
-		   AND e.column2 OPERATOR(@extschema@.=) b.code
-		  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
-		 CROSS JOIN LATERAL (SELECT nullif(cpt_rules.ptp_bypass_modifiers(concat_ws(' ', a.mods, b.mods)), '{}') AS mods) bp
-		 WHERE a.code OPERATOR(@extschema@.<>) b.code
-		   AND e.modifier <> 9 AND e.effective <= g.day__ AND (e.deleted IS NULL OR e.deleted > g.day__)
-		 ORDER BY 1, 2, 3, 4, 10, 12$q$,
-		v_groups, v_code, service_date, v_mods, tbl, v_gcols, v_key, v_xcols)
+		SELECT jsonb_build_object(%7$s), pr.day__, e.column1, e.column2, e.modifier, e.rationale,
+			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, pr.a_tab, pr.a_tid, pr.b_tab, pr.b_tid
+		  FROM (SELECT g.*, a.code AS a_code, a.mods AS a_mods, a.tab AS a_tab, a.tid AS a_tid,
+					   b.code AS b_code, b.mods AS b_mods, b.tab AS b_tab, b.tid AS b_tid
+				  FROM g
+				 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) a(code, mods, tab, tid)
+				 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) b(code, mods, tab, tid)
+				 WHERE a.code OPERATOR(@extschema@.<>) b.code
+				-- the pairs made before they meet the edits, never the edits
+				-- joined to whole groups first
+				OFFSET 0) pr
+		  JOIN edits e
+			ON e.quarter = pr.quarter__ AND e.column1 OPERATOR(@extschema@.=) pr.a_code
+		   AND e.column2 OPERATOR(@extschema@.=) pr.b_code
+		 CROSS JOIN LATERAL (SELECT cpt_rules.ptp_bypass_modifiers(concat_ws(' ', pr.a_mods, pr.b_mods)) AS mods) bp
+		 WHERE e.effective <= pr.day__ AND (e.deleted IS NULL OR e.deleted > pr.day__)$q$,
+		v_groups, v_code, service_date, v_mods, tbl, v_xcols, v_key)
 	USING program, setting;
 END $$;
 COMMENT ON FUNCTION cpt_rules.ptp_violations(regclass, name, name[], name, name[], text, text) IS

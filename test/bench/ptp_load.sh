@@ -55,52 +55,10 @@ CREATE TABLE staging (LIKE cpt_rules.cms_ptp_file);
 CREATE TABLE bench_result (variant text, run int, total_s numeric);
 SQL
 
-# The four parts, written by the server (COPY TO a file): column 1 codes in
-# order as CMS sorts them, each with a run of column 2 codes.
+# The four parts, written by the server (test/bench/ptp_quarter.sh).
+. test/bench/ptp_quarter.sh
 t0=$SECONDS
-for part in 1 2 3 4; do
-	q -v part=$part -v records="$RECORDS" -v file="$PGTMP/ccipra-f$part.txt" <<'SQL'
-COPY (
-	SELECT c1, c2, c3, c4, c5, c6, c7 FROM (VALUES
-		(0, 'CPT only copyright 2025 American Medical Association.  All rights reserved.', NULL, NULL, NULL, NULL, NULL, NULL),
-		(1, 'Column1/Column2 Edits', NULL, NULL, NULL, NULL, NULL, NULL),
-		(2, 'Column 1', 'Column 2', '*=in existence', 'Effective', 'Deletion', 'Modifier', 'PTP Edit Rationale'),
-		(3, NULL, NULL, 'prior to 1996', 'Date', 'Date', '0=not allowed', NULL),
-		(4, NULL, NULL, NULL, NULL, '*=no data', '1=allowed', NULL),
-		(5, NULL, NULL, NULL, NULL, NULL, '9=not applicable', NULL)) h(n, c1, c2, c3, c4, c5, c6, c7)
-	ORDER BY n
-) TO :'file' WITH (FORMAT csv, DELIMITER E'\t');
-SQL
-done
-q -v records="$RECORDS" -v dir="$PGTMP" <<'SQL'
-SELECT setseed(0.32) AS s \gset
-CREATE TABLE gen AS
-SELECT g, 1 + (g - 1) * 4 / :records AS part,
-	   -- about 11,000 column 1 codes, each with a run of column 2 codes
-	   lpad((10000 + g / 240)::text, 5, '0') AS c1,
-	   CASE WHEN g % 3 = 0 THEN 'J' || lpad((g % 9000)::text, 4, '0') ELSE lpad((20000 + (g::bigint * 7919) % 70000)::text, 5, '0') END AS c2,
-	   CASE WHEN g % 19 = 0 THEN '*' END AS pre,
-	   (2004 + g % 22)::text || lpad((1 + 3 * (g % 4))::text, 2, '0') || '01' AS eff,
-	   CASE WHEN g % 100 < 2 THEN 'nine' WHEN g % 100 < 35 THEN (2005 + g % 21)::text || '1231' ELSE '*' END AS del,
-	   CASE WHEN g % 100 < 2 THEN '9' WHEN g % 100 < 6 THEN '0' ELSE '1' END AS modifier,
-	   (ARRAY['CPT Manual or CMS manual coding instruction', 'Mutually exclusive procedures',
-			  'Misuse of Column Two code with Column One code', 'Standards of medical/surgical practice',
-			  'HCPCS/CPT procedure code definition'])[1 + g % 5] AS rationale
-  FROM generate_series(1, :records) g;
--- an indicator 9 row is deleted on its effective date; a deletion never precedes its effective date
-UPDATE gen SET del = CASE WHEN del = 'nine' THEN eff WHEN del <> '*' AND del < eff THEN eff ELSE del END;
-SQL
-for part in 1 2 3 4; do
-	q -v part=$part -v file="$PGTMP/ccipra-f$part.txt" <<'SQL'
-\set body :file '.body'
-COPY (SELECT c1, c2, pre, eff, del, modifier, rationale FROM gen WHERE part = :part ORDER BY g)
-  TO :'body' WITH (FORMAT csv, DELIMITER E'\t');
-SQL
-	cat "$PGTMP/ccipra-f$part.txt.body" >>"$PGTMP/ccipra-f$part.txt"
-	rm -f "$PGTMP/ccipra-f$part.txt.body"
-	chmod 644 "$PGTMP/ccipra-f$part.txt"
-done
-q -c "DROP TABLE gen"
+write_ptp_quarter "$RECORDS" "$PGTMP"
 echo "cpt_rules PTP quarter load, $ROUNDS rounds; load average at start: $(loadavg)"
 q -c "SELECT version()"
 echo "files: $RECORDS records in 4 parts ($(du -ch "$PGTMP"/ccipra-f*.txt | tail -1 | cut -f1)), made in $((SECONDS - t0)) s"
