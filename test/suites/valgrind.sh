@@ -49,7 +49,7 @@ cleanup
 errors=0
 for f in "$vg"/vg.*.log; do
 	[ -e "$f" ] || continue
-	awk -v RS= '/cpt_rules|cpt_code|rules_|addon_|rule_info|rule_markers|rule_sql|group_check|group_map|ddl_guard|mue_/' "$f" >>"$vg/ours.txt"
+	awk -v RS= '/cpt_rules|cpt_code|rules_|addon_|rule_info|rule_markers|rule_sql|group_check|group_map|ddl_guard|mue_|ptp_|cms_file|cms_yyyymmdd/' "$f" >>"$vg/ours.txt"
 done 2>/dev/null
 [ -f "$vg/ours.txt" ] && errors=$(grep -c "^==[0-9]*== [A-Z]" "$vg/ours.txt")
 total=$(cat "$vg"/vg.*.log 2>/dev/null | grep -c "^==[0-9]*== [A-Z][a-z]" || true)
