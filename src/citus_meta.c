@@ -137,6 +137,30 @@ citus_reference_placement(Oid relid, bool *is_reference)
 	return get_relname_relid(name, get_rel_namespace(relid));
 }
 
+/*
+ * On Citus the rule tables are reference tables (cpt_rules.citus_setup()):
+ * every node holds a placement, written in the same transaction as the
+ * coordinator's change, while the table itself keeps the rows it had when it
+ * was distributed.  A node without a placement must not fall back on those.
+ */
+Oid
+citus_rule_table_to_read(Oid relid, bool *is_reference)
+{
+	Oid			placement = citus_reference_placement(relid, is_reference);
+
+	if (!*is_reference)
+		return relid;
+	if (!OidIsValid(placement))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this node holds no placement of the reference table %s.%s",
+						get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)),
+				 errdetail("The coding rules are read from the node's own placement of their tables."),
+				 errhint("Register the coordinator with SELECT citus_set_coordinator_host(...), "
+						 "or run SELECT replicate_reference_tables(); on the coordinator.")));
+	return placement;
+}
+
 Oid
 citus_shard_table(Relation rel)
 {

@@ -28,6 +28,13 @@ extern bool citus_distribution(Oid relid, CitusDistribution *out);
  */
 extern Oid	citus_reference_placement(Oid relid, bool *is_reference);
 
+/*
+ * The relation a rule table (the add-on or MUE edits) is read from on this
+ * node: the table itself, or on Citus its local placement (an error where
+ * this node holds none).  *is_reference says which.
+ */
+extern Oid	citus_rule_table_to_read(Oid relid, bool *is_reference);
+
 /* The distributed table rel is a shard of, or InvalidOid. */
 extern Oid	citus_shard_table(Relation rel);
 

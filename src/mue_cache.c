@@ -7,16 +7,20 @@
  * A statement trigger on each table a refresh writes sends a relcache
  * invalidation for it (rules_changed(), as for the add-on edits); the
  * callback drops the copy, and the next lookup reads the tables again with
- * the latest snapshot.
+ * the latest snapshot.  On Citus the tables are reference tables and each
+ * node reads its own placements, whose triggers send the invalidations.
  */
 #include "postgres.h"
 
 #include "mue_cache.h"
 
+#include "citus_meta.h"
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -26,9 +30,9 @@ static const char *const setting_names[MUE_SETTINGS] = {
 	"practitioner", "outpatient hospital", "dme"
 };
 
-/* Tables whose changes drop the copy. */
+/* The tables read, in the order the query below names them. */
 static const char *const mue_tables[] = {
-	"mue_edit_shipped", "mue_edit_loaded", "mue_file_shipped", "mue_file"
+	"mue_file", "mue_file_shipped", "mue_edit_loaded", "mue_edit_shipped"
 };
 
 typedef struct MuePeriod
@@ -57,6 +61,8 @@ static HTAB *mue_entries = NULL;
 static bool mue_valid = false;
 static bool mue_provisional = false;	/* built with a parallel query's snapshot */
 static Oid	mue_table_oids[lengthof(mue_tables)];
+static Oid	mue_read_oids[lengthof(mue_tables)];	/* on Citus, the placements */
+static bool mue_on_every_node = false;
 
 int
 mue_setting_number(const char *setting)
@@ -94,6 +100,7 @@ mue_cache_build(void)
 	SPIPlanPtr	plan;
 	int			rc;
 	MemoryContext old;
+	const char *read_names[lengthof(mue_tables)];
 
 	if (mue_cxt == NULL)
 		mue_cxt = AllocSetContextCreate(CacheMemoryContext, "cpt_rules MUE edits",
@@ -102,14 +109,48 @@ mue_cache_build(void)
 		MemoryContextReset(mue_cxt);
 	mue_entries = NULL;
 	mue_valid = false;
+	mue_on_every_node = true;
 	for (size_t i = 0; i < lengthof(mue_tables); i++)
+	{
+		bool		is_reference;
+
 		mue_table_oids[i] = get_relname_relid(mue_tables[i], nsp);
+		if (!OidIsValid(mue_table_oids[i]))
+			elog(ERROR, "table cpt_rules.%s does not exist", mue_tables[i]);
+		mue_read_oids[i] = citus_rule_table_to_read(mue_table_oids[i], &is_reference);
+		mue_on_every_node = mue_on_every_node && is_reference;
+		read_names[i] = quote_qualified_identifier(get_namespace_name(get_rel_namespace(mue_read_oids[i])),
+												   get_rel_name(mue_read_oids[i]));
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare("SELECT q.setting, e.code, q.effective, q.ends, e.mue_value, e.indicator"
-					   "  FROM cpt_rules.mue_quarter q"
-					   "  JOIN cpt_rules.mue_edit e ON e.setting = q.setting AND e.effective = q.effective",
+
+	/*
+	 * The views mue_quarter and mue_edit, written over the relations this
+	 * node reads: every quarter loaded, and every shipped quarter no load
+	 * replaced, each in force until the next of its setting.
+	 */
+	plan = SPI_prepare(psprintf("WITH files AS ("
+								" SELECT f.setting, f.effective FROM %1$s f"
+								" UNION ALL"
+								" SELECT s.setting, s.effective FROM %2$s s"
+								"  WHERE NOT EXISTS (SELECT 1 FROM %1$s f"
+								"                     WHERE f.setting = s.setting AND f.effective = s.effective)"
+								"), quarters AS ("
+								" SELECT q.setting, q.effective,"
+								"        pg_catalog.lead(q.effective) OVER (PARTITION BY q.setting ORDER BY q.effective) AS ends"
+								"   FROM files q"
+								"), edits AS ("
+								" SELECT l.setting, l.effective, l.code, l.mue_value, l.indicator FROM %3$s l"
+								" UNION ALL"
+								" SELECT s.setting, s.effective, s.code, s.mue_value, s.indicator FROM %4$s s"
+								"  WHERE NOT EXISTS (SELECT 1 FROM %1$s f"
+								"                     WHERE f.setting = s.setting AND f.effective = s.effective)"
+								")"
+								" SELECT q.setting, e.code, q.effective, q.ends, e.mue_value, e.indicator"
+								"   FROM quarters q JOIN edits e ON e.setting = q.setting AND e.effective = q.effective",
+								read_names[0], read_names[1], read_names[2], read_names[3]),
 					   0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the MUE cache's query: %s", SPI_result_code_string(SPI_result));
@@ -230,8 +271,16 @@ mue_cache_relation_changed(Oid relid)
 		return;
 	}
 	for (size_t i = 0; i < lengthof(mue_tables); i++)
-		if (mue_table_oids[i] == relid)
+		if (mue_table_oids[i] == relid || mue_read_oids[i] == relid)
 			mue_valid = false;
+}
+
+bool
+mue_tables_on_every_node(void)
+{
+	if (unlikely(!mue_valid))
+		mue_cache_build();
+	return mue_on_every_node;
 }
 
 void

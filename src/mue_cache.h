@@ -29,6 +29,9 @@ extern bool mue_lookup(int setting, CptCode code, DateADT date, MueValue *out);
 extern bool mue_code_may_matter(int setting, CptCode code, int32 mask);
 
 extern void mue_cache_relation_changed(Oid relid);
+
+/* On Citus, whether the MUE tables are reference tables, read on every node. */
+extern bool mue_tables_on_every_node(void);
 extern void mue_cache_init(void);
 
 #endif							/* MUE_CACHE_H */

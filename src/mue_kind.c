@@ -351,18 +351,20 @@ add_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 }
 
 /*
- * A shard is checked on its worker: the MUE tables are not kept on every
- * node, so the rule is not enforced on Citus tables.
+ * A shard is checked on its worker, by the MUE tables of that node: they
+ * must be reference tables (cpt_rules.citus_setup()), or the worker would
+ * judge by the rows they held when Citus first copied them.
  */
 static void
 mue_begin_check(const RuleInfo *info)
 {
-	if (OidIsValid(info->shard_of))
+	if (OidIsValid(info->shard_of) && !mue_tables_on_every_node())
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("MUE rule \"%s\" cannot be checked on distributed table \"%s\"",
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("MUE rule \"%s\" on distributed table \"%s\" cannot be checked on this node",
 						NameStr(info->rulename), get_rel_name(info->shard_of)),
-				 errhint("Audit the table with cpt_rules.mue_violations() instead.")));
+				 errdetail("The MUE tables are not reference tables, so this node's copy of them may be stale."),
+				 errhint("Run SELECT cpt_rules.citus_setup(); on the coordinator.")));
 }
 
 static ProbeResult

@@ -402,31 +402,6 @@ find_slot(CptCode code)
 	return cache.keys[i] == code ? &cache.slots[i] : NULL;
 }
 
-/*
- * Where a rule table's rows are.  On Citus the rule tables are reference
- * tables (cpt_rules.citus_setup()): every node holds a placement, written
- * in the same transaction as the coordinator's change, while the table
- * itself keeps the rows it had when it was distributed.  A node without a
- * placement must not fall back on those.
- */
-static Oid
-rule_table_to_read(Oid relid, bool *is_reference)
-{
-	Oid			placement = citus_reference_placement(relid, is_reference);
-
-	if (!*is_reference)
-		return relid;
-	if (!OidIsValid(placement))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("this node holds no placement of the reference table %s.%s",
-						RULES_SCHEMA, get_rel_name(relid)),
-				 errdetail("The add-on rules are read from the node's own placement of the rule tables."),
-				 errhint("Register the coordinator with SELECT citus_set_coordinator_host(...), "
-						 "or run SELECT replicate_reference_tables(); on the coordinator.")));
-	return placement;
-}
-
 static void
 rules_cache_build(void)
 {
@@ -464,7 +439,7 @@ rules_cache_build(void)
 					 errmsg("table \"%s.%s\" does not exist", RULES_SCHEMA, rule_tables[i]),
 					 errhint("The cpt_rules extension is not installed correctly; "
 							 "try DROP EXTENSION cpt_rules and CREATE EXTENSION cpt_rules.")));
-		cache.read_oids[i] = rule_table_to_read(cache.table_oids[i], &is_reference);
+		cache.read_oids[i] = citus_rule_table_to_read(cache.table_oids[i], &is_reference);
 		on_every_node = on_every_node && is_reference;
 	}
 

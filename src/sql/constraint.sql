@@ -304,7 +304,14 @@ END $$;
 -- On a Citus cluster every node checks its own shards with its own copy of
 -- the rules, so the rule tables must be the same everywhere: they become
 -- reference tables, written by the coordinator in one two-phase
--- transaction, and each node reads its own placement (src/rules_cache.c).
+-- transaction, and each node reads its own placement (src/rules_cache.c,
+-- src/mue_cache.c).
+CREATE OR REPLACE FUNCTION cpt_rules.citus_rule_tables() RETURNS regclass[]
+	LANGUAGE sql STABLE
+	AS $f$SELECT '{cpt_rules.aoc_edit_shipped,cpt_rules.aoc_edit_added,cpt_rules.aoc_edit_removed,cpt_rules.payer_pair,cpt_rules.mue_edit_shipped,cpt_rules.mue_edit_loaded,cpt_rules.mue_file_shipped,cpt_rules.mue_file}'::text[]::regclass[]$f$;
+COMMENT ON FUNCTION cpt_rules.citus_rule_tables() IS
+	'the tables the rules'' checks read, which Citus must keep on every node';
+
 CREATE OR REPLACE FUNCTION cpt_rules.citus_setup() RETURNS void
 	LANGUAGE plpgsql
 	SET search_path = pg_catalog, @extschema@, pg_temp
@@ -331,8 +338,7 @@ BEGIN
 	-- the rule tables' own triggers go with them to every placement
 	v_unsafe := current_setting('citus.enable_unsafe_triggers');
 	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-	FOREACH v_tbl IN ARRAY ARRAY['cpt_rules.aoc_edit_shipped', 'cpt_rules.aoc_edit_added',
-								 'cpt_rules.aoc_edit_removed', 'cpt_rules.payer_pair']::regclass[] LOOP
+	FOREACH v_tbl IN ARRAY cpt_rules.citus_rule_tables() LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = v_tbl) THEN
 			PERFORM pg_catalog.create_reference_table(v_tbl);
 		END IF;
@@ -340,7 +346,7 @@ BEGIN
 	PERFORM set_config('citus.enable_unsafe_triggers', v_unsafe, true);
 END $$;
 COMMENT ON FUNCTION cpt_rules.citus_setup() IS
-	'on a Citus coordinator: make the rule tables reference tables, so that every node checks claims with the same rules';
+	'on a Citus coordinator: make the rule tables (add-on and MUE edits) reference tables, so that every node checks claims with the same rules';
 REVOKE ALL ON FUNCTION cpt_rules.citus_setup() FROM PUBLIC;
 
 -- On Citus: a distributed table must keep each group on one shard, the rule
@@ -366,15 +372,14 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF v_dist.method <> 'n' AND (v_dist.method <> 'h' OR NOT (v_dist.col = ANY (group_by))) THEN
-		RAISE EXCEPTION 'cannot enforce add-on rule "%" on table %: it is distributed by %, not by a group column',
+		RAISE EXCEPTION 'cannot enforce rule "%" on table %: it is distributed by %, not by a group column',
 				rule_name, tbl, coalesce(quote_ident(v_dist.col), 'no column')
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'Each shard checks the groups it holds; a group whose lines lie on several shards cannot be judged.',
 				  HINT = format('Distribute the table by a group column first, e.g. SELECT alter_distributed_table(%L, distribution_column := %L);',
 								tbl::text, group_by[1]);
 	END IF;
-	IF EXISTS (SELECT 1 FROM unnest(ARRAY['cpt_rules.aoc_edit_shipped', 'cpt_rules.aoc_edit_added',
-										  'cpt_rules.aoc_edit_removed', 'cpt_rules.payer_pair']::regclass[]) r(t)
+	IF EXISTS (SELECT 1 FROM unnest(cpt_rules.citus_rule_tables()) r(t)
 				WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = r.t)) THEN
 		PERFORM cpt_rules.citus_setup();
 	END IF;

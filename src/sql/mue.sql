@@ -174,10 +174,12 @@ BEGIN
 	SELECT refresh_mue_edits.setting, refresh_mue_edits.effective, c.code_text::@extschema@.cpt_code,
 		   c.value_text::integer, left(c.indicator_text, 1)::smallint, c.rationale
 	  FROM pg_temp.cpt_rules_mue_new c;
-	INSERT INTO cpt_rules.mue_file AS f (setting, effective, codes)
-	VALUES (refresh_mue_edits.setting, refresh_mue_edits.effective, v_new)
-	ON CONFLICT ON CONSTRAINT mue_file_pkey
-	DO UPDATE SET codes = excluded.codes, loaded_by = current_user, loaded_at = now();
+	-- replaced by a delete and an insert, not ON CONFLICT ... DO UPDATE, which
+	-- Citus refuses on a reference table when it sets loaded_at = now()
+	DELETE FROM cpt_rules.mue_file f
+	 WHERE f.setting = refresh_mue_edits.setting AND f.effective = refresh_mue_edits.effective;
+	INSERT INTO cpt_rules.mue_file (setting, effective, codes)
+	VALUES (refresh_mue_edits.setting, refresh_mue_edits.effective, v_new);
 
 	SELECT string_agg(format('%s %s', n, d.change), ', ' ORDER BY d.change) INTO v_counts
 	  FROM (SELECT d.change, count(*) AS n FROM pg_temp.cpt_rules_mue_diff d GROUP BY d.change) d;

@@ -87,6 +87,7 @@ DECLARE
 	v_role text;
 	v_type regtype;
 	v_foreign text;
+	v_citus text;
 	v_indicators integer[];
 BEGIN
 	IF service_date IS NULL OR units IS NULL OR setting IS NULL OR indicators IS NULL THEN
@@ -133,15 +134,6 @@ BEGIN
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'PostgreSQL fires no constraint trigger on a foreign table, so lines written to it would not be checked.';
 	END IF;
-	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
-			RAISE EXCEPTION 'cannot enforce an MUE rule on distributed table %', tbl
-				USING ERRCODE = 'feature_not_supported',
-					  DETAIL = 'Each worker would check its shards against MUE tables that are not kept on every node.',
-					  HINT = 'Audit the table with cpt_rules.mue_violations() instead.';
-		END IF;
-	END IF;
-
 	-- Blocks writers (as CREATE TRIGGER would) so that what we validate stays true.
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
 
@@ -172,6 +164,10 @@ BEGIN
 				  HINT = 'Drop it first, or choose another constraint_name.';
 	END IF;
 
+	-- On Citus: distributed by a group column, the MUE tables on every node,
+	-- the triggers allowed onto the shards
+	v_citus := cpt_rules.citus_prepare(tbl, group_by, v_base);
+
 	-- Existing rows must obey the rule, as with ALTER TABLE ... ADD CONSTRAINT.
 	PERFORM cpt_rules.validate_mue_rule(tbl, v_base, code, units, group_by, service_date, setting, v_indicators);
 
@@ -185,6 +181,9 @@ BEGIN
 					   cpt_rules.mue_rule_marker_call(v_role, code, service_date, units, group_by, setting, v_indicators),
 					   v_base);
 	END LOOP;
+	IF v_citus IS NOT NULL THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
+	END IF;
 	PERFORM cpt_rules.warn_unindexed(tbl, group_by);
 	RETURN v_base;
 END $$;
@@ -199,6 +198,7 @@ AS $$
 DECLARE
 	v_rules name[];
 	v_trg name;
+	v_citus text;
 BEGIN
 	IF tbl IS NULL THEN
 		RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -215,10 +215,20 @@ BEGIN
 			USING ERRCODE = 'ambiguous_parameter',
 				  HINT = format('Name the one to drop: %s.', array_to_string(v_rules, ', '));
 	END IF;
+	-- dropping needs no check of the distribution, only the setting
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
+			v_citus := current_setting('citus.enable_unsafe_triggers');
+			PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+		END IF;
+	END IF;
 	FOR v_trg IN SELECT unnest(r.triggers) FROM cpt_rules.enforced_mue_rules r
 				  WHERE r.table_name = tbl AND r.rule_name = v_rules[1] LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', v_trg, tbl);
 	END LOOP;
+	IF v_citus IS NOT NULL THEN
+		PERFORM set_config('citus.enable_unsafe_triggers', v_citus, true);
+	END IF;
 	RETURN true;
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_mue_rule(regclass, name) IS

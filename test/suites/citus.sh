@@ -541,11 +541,32 @@ else
 fi
 
 # ---------------------------------------------------------------- MUE
-# The MUE rule is not enforced on a distributed table (each worker would
-# judge its shards by MUE tables not kept on every node); its audit is.
+# The MUE rule on a table distributed by a group column: each worker checks
+# its shards by its own placement of the MUE tables (reference tables, as the
+# add-on edits are), and an MUE table loaded on the coordinator is what every
+# worker judges by from then on.
+expect_ok() { if [ "$(sqlstate "$2")" = 00000 ]; then ok "$1"; else not_ok "$1"; got "$2"; fi; }
+# mue_shard_triggers: the MUE rule's triggers on the shards of mue_lines
+mue_shard_triggers() {
+	q "$PC" -c "SELECT sum(result::int) FROM run_command_on_shards('mue_lines',
+		\$\$SELECT count(*) FROM pg_trigger WHERE tgrelid = '%s'::regclass
+		   AND tgfoid = 'cpt_rules.mue_rule_trigger()'::regprocedure\$\$)"
+}
+# mue_refused DESCRIPTION OUTPUT PATIENT WANT: 23514 naming the MUE and the
+# distributed table, the patient's stored lines WANT
+mue_refused() {
+	local n
+	n=$(q "$PC" -c "SELECT count(*) FROM mue_lines WHERE patient = $3")
+	if [ "$(sqlstate "$2")" = 23514 ] && grep -q '^ERROR: .*over its MUE of' <<<"$2" &&
+		grep -q '^TABLE NAME:  mue_lines$' <<<"$2" && [ "$n" = "$4" ]; then
+		ok "$1"
+	else
+		not_ok "$1"; got "$2"; echo "#   lines stored: $n of $4"
+	fi
+}
 out=$(run "$PC" <<'SQL'
 CREATE TABLE mue_lines (patient int, npi text, dos date, code cpt_code, units int);
-CREATE INDEX ON mue_lines (patient, npi);
+CREATE INDEX ON mue_lines (patient, npi, dos);
 SELECT create_distributed_table('mue_lines', 'patient', shard_count => 8);
 INSERT INTO mue_lines SELECT g, 'A', DATE '2026-08-03', '27447', 1 FROM generate_series(1, 40) g;
 INSERT INTO mue_lines VALUES (7, 'A', DATE '2026-08-03', '27447', 1), (9, 'A', DATE '2026-08-03', 'A0425', 251);
@@ -553,16 +574,64 @@ SELECT cpt_rules.enforce_mue_rule('mue_lines', code => 'code', units => 'units',
 	service_date => 'dos');
 SQL
 )
-if [ "$(sqlstate "$out")" = 0A000 ] && grep -q 'cannot enforce an MUE rule on distributed table mue_lines' <<<"$out" &&
+if [ "$(sqlstate "$out")" = 23514 ] && grep -q 'over their medically unlikely edit' <<<"$out" &&
 	[ "$(q "$PC" -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mue_lines'::regclass AND tgfoid = 'cpt_rules.mue_rule_trigger()'::regprocedure")" = 0 ]; then
-	ok "an MUE rule on a distributed table is refused with 0A000, no rule trigger made"
+	ok "enforcing an MUE rule on a distributed table validates its shards on the workers: the stored day over its MUE refused"
 else
-	not_ok "an MUE rule on a distributed table is refused with 0A000, no rule trigger made"; got "$out"
+	not_ok "enforcing an MUE rule on a distributed table validates its shards on the workers: the stored day over its MUE refused"; got "$out"
 fi
 out=$(q "$PC" -c "SELECT string_agg(format('%s %s %s %s', group_key->>'patient', billed_code, indicator, units_billed), '; ' ORDER BY 1)
 	FROM cpt_rules.mue_violations('mue_lines', 'code', 'units', '{patient,npi}', 'dos')" 2>&1)
 check "... its audit finds the day over its MUE and the line over its MUE on the workers" \
 	[ "$out" = "7 27447 2 2; 9 A0425 1 251" ]
+out=$(run "$PC" <<'SQL'
+DELETE FROM mue_lines WHERE patient IN (7, 9);
+SELECT cpt_rules.enforce_mue_rule('mue_lines', code => 'code', units => 'units', group_by => '{patient,npi}',
+	service_date => 'dos');
+SQL
+)
+if [ "$(sqlstate "$out")" = 00000 ] && [ "$(mue_shard_triggers)" = 24 ] &&
+	[ "$(q "$PC" -c "SELECT count(*) FROM pg_dist_partition WHERE repmodel = 't' AND logicalrelid = ANY (cpt_rules.citus_rule_tables())")" = 8 ]; then
+	ok "... once valid it is enforced: its three triggers on each of the 8 shards, the MUE tables reference tables"
+else
+	not_ok "... once valid it is enforced: its three triggers on each of the 8 shards, the MUE tables reference tables"; got "$out"
+	echo "#   shard triggers: $(mue_shard_triggers)"
+fi
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (3, 'A', DATE '2026-08-03', '27447', 1);")
+mue_refused "a second unit of 27447 (MUE 1, indicator 2) on one day for one patient, on a worker: 23514 naming the MUE and mue_lines" "$out" 3 1
+out=$(run "$PC" <<<"BEGIN; INSERT INTO mue_lines VALUES (4, 'A', DATE '2026-08-04', '27447', 1); INSERT INTO mue_lines VALUES (4, 'A', DATE '2026-08-04', '27447', 1); COMMIT;")
+mue_refused "... two units in one transaction, checked at COMMIT on the worker" "$out" 4 1
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (5, 'A', DATE '2026-08-03', 'A0425', 251);")
+mue_refused "... 251 units of A0425 on one line (MUE 250, indicator 1)" "$out" 5 1
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (5, 'A', DATE '2026-08-04', '27447', 1), (6, 'A', DATE '2026-08-03', 'A0425', 250);")
+expect_ok "... another day, another patient, and 250 units of A0425 are accepted" "$out"
+# A later quarter loaded on the coordinator, raising 27447's MUE to 2: the
+# workers judge October by it, August still by the shipped table.
+out=$(run "$PC" <<SQL
+CREATE TEMP TABLE mue_in (LIKE cpt_rules.cms_mue_file);
+\\copy mue_in FROM '$here/data/MCR_MUE_PractitionerServices_excerpt_Eff_07-01-2026.csv' WITH (FORMAT csv, ENCODING 'LATIN1')
+UPDATE mue_in SET mue_value = '2' WHERE hcpcs_code = '27447';
+SELECT count(*) FROM cpt_rules.refresh_mue_edits('mue_in', 'practitioner', '2026-10-01', allow_shrink => true);
+SQL
+)
+expect_ok "an MUE table loaded on the coordinator (27447: MUE 2 from 2026-10-01)" "$out"
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (3, 'A', DATE '2026-10-05', '27447', 1), (3, 'A', DATE '2026-10-05', '27447', 1);")
+expect_ok "... two units of 27447 on an October day are accepted on the worker" "$out"
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (3, 'A', DATE '2026-10-05', '27447', 1);")
+mue_refused "... a third is refused" "$out" 3 3
+out=$(run "$PC" <<<"INSERT INTO mue_lines VALUES (3, 'A', DATE '2026-08-03', '27447', 1);")
+mue_refused "... and a second on the August day still is" "$out" 3 3
+out=$(run "$PC" <<'SQL'
+CREATE TABLE mue_by_date (patient int, npi text, dos date, code cpt_code, units int);
+SELECT create_distributed_table('mue_by_date', 'dos', shard_count => 4);
+SELECT cpt_rules.enforce_mue_rule('mue_by_date', code => 'code', units => 'units', group_by => '{patient,npi}',
+	service_date => 'dos');
+SQL
+)
+check "an MUE rule on a table distributed by the date, not a group column, is refused with 0A000" \
+	[ "$(sqlstate "$out")" = 0A000 ]
+out=$(run "$PC" <<<"SELECT cpt_rules.drop_mue_rule('mue_lines');")
+check "drop_mue_rule removes the triggers from every shard" [ "$(mue_shard_triggers)" = 0 ]
 
 # ---------------------------------------------------------------- reference and local tables
 for kind in reference local; do
