@@ -110,6 +110,12 @@ INSERT INTO lines_part VALUES (1, '2023-03-01', '0001A', NULL), (1, '2023-03-01'
 SELECT column1, column2, modifier_indicator, column1_table, column2_table
   FROM ptp_violations('lines_part', 'code', '{patient}', 'dos', modifiers => '{m1}') ORDER BY 2;
 
+-- names that need quoting, and names the audit's own query uses
+CREATE TABLE "Lines Q" ("Patient Id" int, day__ date, "Code" text, a_code__ text, codes__ text[]);
+INSERT INTO "Lines Q" VALUES (1, '2023-03-01', '0001A', 'x', '{59}'), (1, '2023-03-01', '99213', 'x', NULL);
+SELECT group_key, date_of_service, column1, column2, bypassed, bypass_modifiers
+  FROM ptp_violations('"Lines Q"', 'Code', '{Patient Id,a_code__}', 'day__', modifiers => '{codes__}');
+
 -- bad arguments
 SELECT * FROM ptp_violations('lines_arr', 'code', '{patient}', 'dos', modifiers => NULL);
 SELECT * FROM ptp_violations('lines_arr', 'code', '{patient}', 'dos', modifiers => '{patient}');
@@ -166,4 +172,4 @@ SELECT (SELECT count(*) FROM audit) AS audit_pairs, (SELECT count(*) FROM brute)
 SET client_min_messages = warning;
 SELECT count(drop_ptp_quarter(program, setting, effective)) FROM ptp_quarter;
 DELETE FROM ptp_rationale;
-DROP TABLE medical_claim, lines_arr, lines_vc, lines_part, gen_lines;
+DROP TABLE medical_claim, lines_arr, lines_vc, lines_part, gen_lines, "Lines Q";

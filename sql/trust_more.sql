@@ -109,3 +109,21 @@ INSERT INTO archive.years VALUES (3, '2024-01-05', '20933');                    
 REINDEX TABLE archive.years;
 INSERT INTO archive.years VALUES (4, '2024-01-05', '20933');                             -- refused
 SELECT count(*) AS violations FROM cpt_rules.addon_rule_violations('archive.years', 'code', '{claim_id}', 'dos');
+
+-- Group columns named as the audits' own queries name their columns
+-- (codes, code__, tab__, g1__): the audits, enforcing and validation read
+-- them as any other name.
+CREATE TABLE own_names (codes int, code__ int, tab__ text, g1__ int, dos date, code text, units int);
+INSERT INTO own_names VALUES (1, 1, 'x', 2, '2026-08-03', '20933', 1), (1, 1, 'x', 2, '2026-08-03', '27447', 1),
+	(1, 1, 'x', 2, '2026-08-03', '27447', 1);
+SELECT group_key, addon FROM cpt_rules.addon_rule_violations('own_names', 'code', '{codes,code__,tab__,g1__}', 'dos');
+SELECT group_key, billed_code, units_billed
+  FROM cpt_rules.mue_violations('own_names', 'code', 'units', '{codes,code__,tab__,g1__}', 'dos');
+SELECT cpt_rules.enforce_addon_rule('own_names', 'code', '{codes,code__,tab__,g1__}', 'dos');  -- refused
+SELECT cpt_rules.enforce_mue_rule('own_names', 'code', 'units', '{codes,code__,tab__,g1__}', 'dos'); -- refused
+DELETE FROM own_names WHERE code = '20933' OR ctid = (SELECT min(ctid) FROM own_names WHERE code = '27447');
+SELECT cpt_rules.enforce_addon_rule('own_names', 'code', '{codes,code__,tab__,g1__}', 'dos') IS NOT NULL AS addon_rule,
+	   cpt_rules.enforce_mue_rule('own_names', 'code', 'units', '{codes,code__,tab__,g1__}', 'dos') IS NOT NULL AS mue_rule;
+INSERT INTO own_names VALUES (1, 1, 'x', 2, '2026-08-03', '20933', 1);                    -- refused
+INSERT INTO own_names VALUES (1, 1, 'x', 2, '2026-08-03', '27447', 1);                    -- refused
+DROP TABLE own_names;

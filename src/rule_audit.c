@@ -59,6 +59,32 @@ audit_columns_from_args(Name code, ArrayType *group_by, Name service_date, RuleC
 		namestrcpy(&cols->date, NameStr(*service_date));
 }
 
+/*
+ * The group columns as the query's own relations carry them: g1__, g2__...,
+ * so that no name of the table's can meet a name of the query's (codes__,
+ * tab__ and the like).  "t.a AS g1__, ..." with select, else "l.g1__, ..."
+ * (prefix "l") or "'a', g.g1__, ..." (prefix "g", key).
+ */
+static char *
+numbered_groups(const RuleColumnNames *cols, const char *prefix, bool select, bool key)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int g = 0; g < cols->ngroup; g++)
+	{
+		if (g > 0)
+			appendStringInfoString(&buf, ", ");
+		if (select)
+			appendStringInfo(&buf, "t.%s AS g%d__", quote_identifier(NameStr(cols->groups[g])), g + 1);
+		else if (key)
+			appendStringInfo(&buf, "%s, %s.g%d__", quote_literal_cstr(NameStr(cols->groups[g])), prefix, g + 1);
+		else
+			appendStringInfo(&buf, "%s.g%d__", prefix, g + 1);
+	}
+	return buf.data;
+}
+
 /* "t.a, t.b" and the like: each group column, as fmt writes it */
 static char *
 each_group(const RuleColumnNames *cols, const char *fmt, const char *sep)
@@ -112,10 +138,11 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 												   get_rel_name(tbl));
 	char	   *code;
 	char	   *tcols = each_group(cols, "t.%1$s", ", ");
-	char	   *lcols = each_group(cols, "l.%1$s", ", ");
+	char	   *tselect = numbered_groups(cols, "t", true, false);
+	char	   *lcols = numbered_groups(cols, "l", false, false);
 	char	   *anynull = each_group(cols, "t.%1$s IS NULL", " OR ");
 	char	   *key = psprintf("pg_catalog.jsonb_build_object(%s)",
-							   each_group(cols, "%2$s, g.%1$s", ", "));
+							   numbered_groups(cols, "g", false, true));
 	char	   *date;
 	char	   *tab;
 	StringInfoData where;
@@ -177,7 +204,7 @@ audit_query(const RuleKind *kind, Oid tbl, const RuleColumnNames *cols, Oid only
 					 " SELECT %s, g.codes[i], g.dates[i], g.tabs[i], g.tids[i]"
 					 "   FROM groups g, pg_catalog.unnest(CASE WHEN %strue THEN %s(g.codes, g.dates) END) i"
 					 "  ORDER BY 1, 2",
-					 tcols, code, date, tab,
+					 tselect, code, date, tab,
 					 table,
 					 tick(progress, PROGRESS_PASS_GROUPS), tcols, tcols, table,
 					 tick(progress, PROGRESS_PASS_CANDIDATES), kind->audit_candidate(ext, code), where.data,

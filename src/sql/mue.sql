@@ -270,9 +270,11 @@ BEGIN
 	  INTO v_code
 	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 	 WHERE a.attrelid = tbl AND a.attname = code;
-	SELECT string_agg(format('t.%I', g), ', '), string_agg(format('%L, l.%I', g, g), ', ')
+	-- the group columns carried as g1__, g2__...: no name of the table's
+	-- can meet a name of the query's own
+	SELECT string_agg(format('t.%I AS g%s__', g, n), ', ' ORDER BY n), string_agg(format('%L, l.g%s__', g, n), ', ' ORDER BY n)
 	  INTO v_groups, v_key
-	  FROM unnest(group_by) g;
+	  FROM unnest(group_by) WITH ORDINALITY u(g, n);
 	-- a line without units bills one unit
 	v_units := format('coalesce(t.%I, 1)::numeric', units);
 	IF service_end_date IS NULL THEN
@@ -319,7 +321,7 @@ BEGIN
 		 WHERE g.mai__ = 1
 		 ORDER BY 1, 2, 3, 9$q$,
 		v_groups, v_code, v_day, v_units, tbl, v_days, v_key,
-		(SELECT string_agg(format('l.%I', g), ', ') FROM unnest(group_by) g))
+		(SELECT string_agg(format('l.g%s__', n), ', ' ORDER BY n) FROM unnest(group_by) WITH ORDINALITY u(g, n)))
 	USING setting, indicators;
 END $$;
 COMMENT ON FUNCTION cpt_rules.mue_violations(regclass, name, name, name[], name, text, integer[], name) IS

@@ -343,10 +343,12 @@ BEGIN
 	  INTO v_code
 	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 	 WHERE a.attrelid = tbl AND a.attname = code;
-	SELECT string_agg(format('t.%I', g), ', '), string_agg(format('x.%I', g), ', '),
-		   string_agg(format('%L, pr.%I', g, g), ', ')
+	-- the group columns carried as g1__, g2__...: no name of the table's
+	-- can meet a name of the query's own
+	SELECT string_agg(format('t.%I AS g%s__', g, n), ', ' ORDER BY n), string_agg(format('x.g%s__', n), ', ' ORDER BY n),
+		   string_agg(format('%L, pr.g%s__', g, n), ', ' ORDER BY n)
 	  INTO v_groups, v_xcols, v_key
-	  FROM unnest(group_by) g;
+	  FROM unnest(group_by) WITH ORDINALITY u(g, n);
 
 	-- The groups holding two codes or more, materialized: read for the
 	-- codes they hold, and paired.  Only the edits between two of those codes
@@ -377,9 +379,9 @@ BEGIN
 			   AND (e.quarter, e.column2) IN (SELECT c.quarter, c.code FROM codes c)
 		)
 		SELECT jsonb_build_object(%7$s), pr.day__, e.column1, e.column2, e.modifier, e.rationale,
-			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, pr.a_tab, pr.a_tid, pr.b_tab, pr.b_tid
-		  FROM (SELECT g.*, a.code AS a_code, a.mods AS a_mods, a.tab AS a_tab, a.tid AS a_tid,
-					   b.code AS b_code, b.mods AS b_mods, b.tab AS b_tab, b.tid AS b_tid
+			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, pr.a_tab__, pr.a_tid__, pr.b_tab__, pr.b_tid__
+		  FROM (SELECT g.*, a.code AS a_code__, a.mods AS a_mods__, a.tab AS a_tab__, a.tid AS a_tid__,
+					   b.code AS b_code__, b.mods AS b_mods__, b.tab AS b_tab__, b.tid AS b_tid__
 				  FROM g
 				 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) a(code, mods, tab, tid)
 				 CROSS JOIN LATERAL unnest(g.codes__, g.mods__, g.tabs__, g.tids__) b(code, mods, tab, tid)
@@ -388,9 +390,9 @@ BEGIN
 				-- joined to whole groups first
 				OFFSET 0) pr
 		  JOIN edits e
-			ON e.quarter = pr.quarter__ AND e.column1 OPERATOR(@extschema@.=) pr.a_code
-		   AND e.column2 OPERATOR(@extschema@.=) pr.b_code
-		 CROSS JOIN LATERAL (SELECT cpt_rules.ptp_bypass_modifiers(concat_ws(' ', pr.a_mods, pr.b_mods)) AS mods) bp
+			ON e.quarter = pr.quarter__ AND e.column1 OPERATOR(@extschema@.=) pr.a_code__
+		   AND e.column2 OPERATOR(@extschema@.=) pr.b_code__
+		 CROSS JOIN LATERAL (SELECT cpt_rules.ptp_bypass_modifiers(concat_ws(' ', pr.a_mods__, pr.b_mods__)) AS mods) bp
 		 WHERE e.effective <= pr.day__ AND (e.deleted IS NULL OR e.deleted > pr.day__)$q$,
 		v_groups, v_code, service_date, v_mods, tbl, v_xcols, v_key)
 	USING program, setting;
