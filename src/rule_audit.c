@@ -376,6 +376,22 @@ cpt_audit_query(PG_FUNCTION_ARGS)
 }
 
 /*
+ * cpt_rules.audit_code_expression(tbl, code): how the audits read that code
+ * column of table t, for the audits written in SQL.
+ */
+PG_FUNCTION_INFO_V1(cpt_audit_code_expression);
+Datum
+cpt_audit_code_expression(PG_FUNCTION_ARGS)
+{
+	RuleColumnNames cols;
+
+	memset(&cols, 0, sizeof(cols));
+	namestrcpy(&cols.code, NameStr(*PG_GETARG_NAME(1)));
+	PG_RETURN_TEXT_P(cstring_to_text(audit_code_expression(PG_GETARG_OID(0), &cols,
+														   cpt_code_type_schema())));
+}
+
+/*
  * cpt_rules.violations_unfiltered(tbl, code, group_by, service_date,
  * only_groups_of, excluding): the rows of cpt_rules.addon_rule_violations()
  * for the same arguments, read as the checks read them.

@@ -181,6 +181,16 @@ CREATE OR REPLACE FUNCTION cpt_rules.audit_query(tbl regclass, code name, group_
 COMMENT ON FUNCTION cpt_rules.audit_query(regclass, name, name[], name, regclass, regclass[]) IS
 	'the query of cpt_rules.addon_rule_violations() for these arguments';
 
+-- How the audits read a line's code of table t: a text code column as
+-- cpt_code input reads it (a value that is no code as NULL), any other as
+-- cpt_code; the audits written in SQL (MUE, PTP) read it as the add-on
+-- audit does.
+CREATE OR REPLACE FUNCTION cpt_rules.audit_code_expression(tbl regclass, code name)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'cpt_audit_code_expression' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cpt_rules.audit_code_expression(regclass, name) IS
+	'the SQL expression by which the audits read a code column of table t';
+
 -- The audit.  Over a whole hierarchy (partitions and inheritance children);
 -- only_groups_of limits it to the groups that have a line in that table,
 -- excluding leaves out the lines of those tables and their partitions.
@@ -349,6 +359,31 @@ COMMENT ON FUNCTION cpt_rules.citus_setup() IS
 	'on a Citus coordinator: make the rule tables (add-on and MUE edits) reference tables, so that every node checks claims with the same rules';
 REVOKE ALL ON FUNCTION cpt_rules.citus_setup() FROM PUBLIC;
 
+-- On a Citus table, let this transaction's trigger changes reach the shards
+-- (Citus copies a trigger to them only under citus.enable_unsafe_triggers).
+-- Returns the setting to restore, or NULL where tbl is not a Citus table.
+CREATE OR REPLACE FUNCTION cpt_rules.citus_allow_triggers(tbl regclass)
+	RETURNS text
+	LANGUAGE plpgsql
+	SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+	v_unsafe text;
+BEGIN
+	-- two statements: without Citus the second one cannot even be planned
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
+		RETURN NULL;
+	END IF;
+	v_unsafe := current_setting('citus.enable_unsafe_triggers');
+	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	RETURN v_unsafe;
+END $$;
+COMMENT ON FUNCTION cpt_rules.citus_allow_triggers(regclass) IS
+	'on a Citus table: allow this transaction''s trigger changes onto its shards; returns the setting to restore';
+
 -- On Citus: a distributed table must keep each group on one shard, the rule
 -- tables must be on every node, and the rule's triggers must reach every
 -- shard (Citus copies a trigger to the shards only under
@@ -361,7 +396,6 @@ CREATE OR REPLACE FUNCTION cpt_rules.citus_prepare(tbl regclass, group_by name[]
 AS $$
 DECLARE
 	v_dist record;
-	v_unsafe text;
 BEGIN
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
 		RETURN NULL;
@@ -383,9 +417,7 @@ BEGIN
 				WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = r.t)) THEN
 		PERFORM cpt_rules.citus_setup();
 	END IF;
-	v_unsafe := current_setting('citus.enable_unsafe_triggers');
-	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-	RETURN v_unsafe;
+	RETURN cpt_rules.citus_allow_triggers(tbl);
 END $$;
 COMMENT ON FUNCTION cpt_rules.citus_prepare(regclass, name[], name) IS
 	'before a rule''s triggers are made or dropped on a Citus table: check its distribution, put the rules on every node, allow the triggers';
@@ -637,12 +669,7 @@ BEGIN
 				  HINT = format('Name the one to drop: %s.', array_to_string(v_rules, ', '));
 	END IF;
 	-- dropping needs no check of the distribution, only the setting
-	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
-			v_citus := current_setting('citus.enable_unsafe_triggers');
-			PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-		END IF;
-	END IF;
+	v_citus := cpt_rules.citus_allow_triggers(tbl);
 	FOR v_trg IN SELECT r.trigger_name FROM cpt_rules.rule_triggers r
 				  WHERE r.table_oid = tbl AND r.rule_name = v_rules[1] LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', v_trg.trigger_name, tbl);

@@ -264,12 +264,7 @@ BEGIN
 		END IF;
 	END IF;
 
-	-- a text code column is read as cpt_code input reads it; junk is no code
-	SELECT CASE WHEN t.typcategory = 'S' THEN format('@extschema@.cpt_code_or_null(t.%I::text)', code)
-				ELSE format('t.%I::@extschema@.cpt_code', code) END
-	  INTO v_code
-	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-	 WHERE a.attrelid = tbl AND a.attname = code;
+	v_code := cpt_rules.audit_code_expression(tbl, code);
 	-- the group columns carried as g1__, g2__...: no name of the table's
 	-- can meet a name of the query's own
 	SELECT string_agg(format('t.%I AS g%s__', g, n), ', ' ORDER BY n), string_agg(format('%L, l.g%s__', g, n), ', ' ORDER BY n)

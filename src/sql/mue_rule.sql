@@ -216,12 +216,7 @@ BEGIN
 				  HINT = format('Name the one to drop: %s.', array_to_string(v_rules, ', '));
 	END IF;
 	-- dropping needs no check of the distribution, only the setting
-	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = tbl) THEN
-			v_citus := current_setting('citus.enable_unsafe_triggers');
-			PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-		END IF;
-	END IF;
+	v_citus := cpt_rules.citus_allow_triggers(tbl);
 	FOR v_trg IN SELECT unnest(r.triggers) FROM cpt_rules.enforced_mue_rules r
 				  WHERE r.table_name = tbl AND r.rule_name = v_rules[1] LOOP
 		EXECUTE format('DROP TRIGGER %I ON %s', v_trg, tbl);

@@ -11,6 +11,22 @@ CREATE OR REPLACE FUNCTION cpt_rules.cms_yyyymmdd(text) RETURNS date
 COMMENT ON FUNCTION cpt_rules.cms_yyyymmdd(text) IS
 	'the date written as eight digits YYYYMMDD, as CMS''s PTP files write them; NULL for anything else';
 
+-- A program and setting CMS publishes PTP edits for.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp_check_program_setting(program text, setting text)
+	RETURNS void
+	LANGUAGE plpgsql IMMUTABLE STRICT
+AS $$
+BEGIN
+	IF program NOT IN ('medicare', 'medicaid') THEN
+		RAISE EXCEPTION 'program "%" is not medicare or medicaid', program USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF setting NOT IN ('practitioner', 'outpatient hospital', 'dme') OR (setting = 'dme' AND program = 'medicare') THEN
+		RAISE EXCEPTION 'setting "%" has no % PTP edits', setting, program
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Medicare''s settings are practitioner and outpatient hospital; Medicaid also has dme.';
+	END IF;
+END $$;
+
 -- Load one quarter's PTP files (all four parts \copy'd into one staging
 -- table, header lines and all) for a program and setting.
 CREATE OR REPLACE FUNCTION cpt_rules.refresh_ptp_edits(staging regclass, setting text, effective date,
@@ -40,14 +56,7 @@ BEGIN
 		RAISE EXCEPTION 'arguments "staging", "setting", "effective" and "program" must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF program NOT IN ('medicare', 'medicaid') THEN
-		RAISE EXCEPTION 'program "%" is not medicare or medicaid', program USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF setting NOT IN ('practitioner', 'outpatient hospital', 'dme') OR (setting = 'dme' AND program = 'medicare') THEN
-		RAISE EXCEPTION 'setting "%" has no % PTP edits', setting, program
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Medicare''s settings are practitioner and outpatient hospital; Medicaid also has dme.';
-	END IF;
+	PERFORM cpt_rules.ptp_check_program_setting(program, setting);
 	IF effective NOT IN ('infinity', '-infinity') AND extract(day FROM effective) <> 1 THEN
 		RAISE EXCEPTION 'effective date % is not the first day of a quarter''s month', effective
 			USING ERRCODE = 'invalid_parameter_value',
@@ -302,14 +311,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed',
 				  HINT = 'Pass modifiers => ''{}'' for a table without modifier columns.';
 	END IF;
-	IF program NOT IN ('medicare', 'medicaid') THEN
-		RAISE EXCEPTION 'program "%" is not medicare or medicaid', program USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF setting NOT IN ('practitioner', 'outpatient hospital', 'dme') OR (setting = 'dme' AND program = 'medicare') THEN
-		RAISE EXCEPTION 'setting "%" has no % PTP edits', setting, program
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Medicare''s settings are practitioner and outpatient hospital; Medicaid also has dme.';
-	END IF;
+	PERFORM cpt_rules.ptp_check_program_setting(program, setting);
 	PERFORM cpt_rules.rule_columns(tbl, code, group_by, service_date);
 	IF array_position(modifiers, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'argument "modifiers" must not hold a NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -337,12 +339,7 @@ BEGIN
 	END LOOP;
 	v_mods := CASE WHEN v_mods IS NULL THEN 'NULL::text' ELSE format('concat_ws('' '', %s)', v_mods) END;
 
-	-- a text code column is read as cpt_code input reads it; junk is no code
-	SELECT CASE WHEN t.typcategory = 'S' THEN format('@extschema@.cpt_code_or_null(t.%I::text)', code)
-				ELSE format('t.%I::@extschema@.cpt_code', code) END
-	  INTO v_code
-	  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-	 WHERE a.attrelid = tbl AND a.attname = code;
+	v_code := cpt_rules.audit_code_expression(tbl, code);
 	-- the group columns carried as g1__, g2__...: no name of the table's
 	-- can meet a name of the query's own
 	SELECT string_agg(format('t.%I AS g%s__', g, n), ', ' ORDER BY n), string_agg(format('x.g%s__', n), ', ' ORDER BY n),
