@@ -20,6 +20,7 @@ OBJS = \
 	src/rule_trigger.o \
 	src/addon_kind.o \
 	src/mue_cache.o \
+	src/mue_sweep.o \
 	src/mue_kind.o \
 	src/rule_sql.o \
 	src/rule_audit.o \

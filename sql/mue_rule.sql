@@ -173,6 +173,72 @@ INSERT INTO bulk SELECT g, 9000 + g, 'A', '2026-07-07', '27447', 1 FROM generate
 COMMIT;
 SELECT count(*), count(DISTINCT (patient, dos)) FROM bulk;
 SELECT count(*) FROM cpt_rules.mue_violations('bulk', 'code', 'units', '{patient,npi}', 'dos');
+
+-- Many checks against a small table: one sweep of the table judges every
+-- key holding a line of the transaction, under the rule's exclusive lock,
+-- in place of a key lock and a read per line
+CREATE VIEW mue_locks AS
+SELECT count(*) FILTER (WHERE objsubid = 19797) AS key_locks,
+	   string_agg(mode, ',' ORDER BY mode) FILTER (WHERE objsubid = 19798) AS rule_locks
+  FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+CREATE TABLE swept (claim_id int, patient int, npi text, dos date, code cpt_code, units numeric);
+CREATE INDEX ON swept (patient, npi, dos);
+SELECT cpt_rules.enforce_mue_rule('swept', 'code', 'units', '{patient,npi}', 'dos');
+INSERT INTO swept VALUES (0, 5, 'A', '2026-07-06', '27447', 1);
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO swept SELECT g, 1000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 100) g;
+SELECT * FROM mue_locks;
+COMMIT;
+-- what the sweep finds is reported as a line's check reports it: a key
+-- over a committed line, a sum of numeric units, a line over its own MUE
+INSERT INTO swept SELECT g, 2000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g
+UNION ALL SELECT 1, 5, 'A', '2026-07-06', '27447', 1;
+INSERT INTO swept SELECT g, 2000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g
+UNION ALL SELECT 1, 7, 'B', '2026-07-08', '27447', 0.5 UNION ALL SELECT 1, 7, 'B', '2026-07-08', '27447', 0.75;
+INSERT INTO swept SELECT g, 2000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g
+UNION ALL SELECT 1, 7, 'B', '2026-07-08', 'A0425', 251;
+-- a negative line lowers the sum, as it does for one line's check
+INSERT INTO swept SELECT g, 2000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g
+UNION ALL SELECT 1, 7, 'B', '2026-07-08', '27447', 1 UNION ALL SELECT 1, 7, 'B', '2026-07-08', '27447', 1
+UNION ALL SELECT 1, 7, 'B', '2026-07-08', '27447', -1;
+-- lines written after a sweep in the same transaction are checked too:
+-- a later statement's line of a key swept, another's raised units
+BEGIN;
+INSERT INTO swept SELECT g, 3000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 100) g;
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
+INSERT INTO swept VALUES (1, 3001, 'A', '2026-07-06', '27447', 1);
+COMMIT;
+BEGIN;
+INSERT INTO swept SELECT g, 3000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 100) g;
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE swept SET units = 2 WHERE patient = 3050;
+COMMIT;
+SELECT count(*), sum(units) FROM swept;
+SELECT count(*) FROM cpt_rules.mue_violations('swept', 'code', 'units', '{patient,npi}', 'dos');
+-- partitioned by claim, a patient's lines spread over the partitions: the
+-- sweep reads them all; by day, only the day's partition
+CREATE TABLE swept_parted (claim_id int, patient int, dos date, code cpt_code, units smallint) PARTITION BY HASH (claim_id);
+CREATE TABLE swept_parted_0 PARTITION OF swept_parted FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE swept_parted_1 PARTITION OF swept_parted FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE INDEX ON swept_parted (patient, dos);
+SELECT cpt_rules.enforce_mue_rule('swept_parted', 'code', 'units', '{patient}', 'dos');
+INSERT INTO swept_parted SELECT g, g, '2026-07-06', '27447', 1 FROM generate_series(1, 200) g;
+INSERT INTO swept_parted SELECT 1000 + g, 1000 + g, date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 200) g
+UNION ALL SELECT 3, 150, '2026-07-06', '27447', 1;
+SELECT tableoid::regclass, count(*) FROM swept_parted GROUP BY 1 ORDER BY 1;
+CREATE TABLE swept_by_day (claim_id int, patient int, dos date, code cpt_code, units smallint) PARTITION BY RANGE (dos);
+CREATE TABLE swept_by_day_06 PARTITION OF swept_by_day FOR VALUES FROM ('2026-07-06') TO ('2026-07-07');
+CREATE TABLE swept_by_day_07 PARTITION OF swept_by_day FOR VALUES FROM ('2026-07-07') TO ('2026-07-08');
+CREATE INDEX ON swept_by_day (patient, dos);
+SELECT cpt_rules.enforce_mue_rule('swept_by_day', 'code', 'units', '{patient}', 'dos');
+INSERT INTO swept_by_day SELECT g, g, date '2026-07-06' + g % 2, '27447', 1 FROM generate_series(1, 200) g;
+INSERT INTO swept_by_day SELECT 1000 + g, 1000 + g, date '2026-07-06' + g % 2, '27447', 1 FROM generate_series(1, 200) g
+UNION ALL SELECT 3, 151, '2026-07-07', '27447', 1;
+SELECT tableoid::regclass, count(*) FROM swept_by_day GROUP BY 1 ORDER BY 1;
+DROP TABLE swept, swept_parted, swept_by_day;
+DROP VIEW mue_locks;
 SELECT cpt_rules.drop_mue_rule('bulk');
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bulk'::regclass;
 

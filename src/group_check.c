@@ -595,3 +595,40 @@ group_read_lines(RuleInfo *info, Relation rel, const Datum *values, const bool *
 	UnregisterSnapshot(snapshot);
 	return PROBE_FOUND;
 }
+
+ProbeResult
+group_read_all_lines(RuleInfo *info, Relation rel, GroupLineReader reader, void *reader_arg,
+					 CommandId *as_of)
+{
+	Snapshot	snapshot;
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	*as_of = snapshot->curcid;
+	for (int t = 0; t < info->ntargets; t++)
+	{
+		Relation	trel = open_target(info, t, rel);
+		const ProbeTarget *target;
+		TupleTableSlot *slot;
+		TableScanDesc scan;
+
+		if (trel == NULL)
+		{
+			UnregisterSnapshot(snapshot);
+			return PROBE_STALE;
+		}
+		target = rule_target(info, t);
+		slot = table_slot_create(trel, NULL);
+		scan = table_beginscan(trel, snapshot, 0, NULL);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			reader(reader_arg, target, slot);
+		}
+		table_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		close_target(trel, rel);
+	}
+	UnregisterSnapshot(snapshot);
+	return PROBE_FOUND;
+}

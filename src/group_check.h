@@ -65,4 +65,15 @@ extern ProbeResult group_read_lines(RuleInfo *info, Relation rel,
 									const DateADT *on_date,
 									GroupLineReader reader, void *reader_arg);
 
+/*
+ * Read every line of every relation the rule reads, with the latest
+ * snapshot after making our own changes visible, locking none: for a kind
+ * that judges many groups at once under a lock of its own.  *as_of is that
+ * snapshot's command: a line this transaction wrote under an earlier one
+ * was read.  PROBE_FOUND once read, or PROBE_STALE.
+ */
+extern ProbeResult group_read_all_lines(RuleInfo *info, Relation rel,
+										GroupLineReader reader, void *reader_arg,
+										CommandId *as_of);
+
 #endif							/* GROUP_CHECK_H */

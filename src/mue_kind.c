@@ -26,6 +26,7 @@
 
 #include "group_check.h"
 #include "mue_cache.h"
+#include "mue_kind.h"
 #include "rule_binding.h"
 #include "rule_index.h"
 #include "rule_info.h"
@@ -55,9 +56,8 @@
 
 /* ---------- units ---------- */
 
-/* A line's units as numeric: a line without units bills one. */
-static Numeric
-units_numeric(Datum d, bool isnull, Oid type)
+Numeric
+mue_units_numeric(Datum d, bool isnull, Oid type)
 {
 	if (isnull)
 		return int64_to_numeric(1);
@@ -80,9 +80,9 @@ units_numeric(Datum d, bool isnull, Oid type)
 	return NULL;				/* keep compiler quiet */
 }
 
-/* Are the units more than limit?  Integers are compared as they are. */
-static bool
-units_exceed(Datum d, bool isnull, Oid type, int64 limit)
+/* Integers are compared as they are. */
+bool
+mue_units_exceed(Datum d, bool isnull, Oid type, int64 limit)
 {
 	if (isnull)
 		return 1 > limit;
@@ -96,7 +96,7 @@ units_exceed(Datum d, bool isnull, Oid type, int64 limit)
 			return DatumGetInt64(d) > limit;
 	}
 	return DatumGetBool(DirectFunctionCall2(numeric_gt,
-											NumericGetDatum(units_numeric(d, isnull, type)),
+											NumericGetDatum(mue_units_numeric(d, isnull, type)),
 											NumericGetDatum(int64_to_numeric(limit))));
 }
 
@@ -116,7 +116,7 @@ line_may_break(int setting, int32 mask, CptCode code, DateADT date,
 {
 	if (!mue_lookup(setting, code, date, edit) || (mask & (1 << edit->indicator)) == 0)
 		return false;
-	return units_exceed(units, units_isnull, units_type, edit->indicator == 1 ? edit->mue : 0);
+	return mue_units_exceed(units, units_isnull, units_type, edit->indicator == 1 ? edit->mue : 0);
 }
 
 /* ---------- the markers ---------- */
@@ -200,9 +200,12 @@ marker_line_matters(FunctionCallInfo fcinfo, const MarkerCall *call, int code_ar
 	if (PG_ARGISNULL(code_arg) || PG_ARGISNULL(date_arg) ||
 		!cpt_code_of_column(PG_GETARG_DATUM(code_arg), call->code_is_text, &code))
 		return false;
-	return line_may_break(call->setting, call->mask, code, PG_GETARG_DATEADT(date_arg),
-						  PG_ARGISNULL(units_arg) ? (Datum) 0 : PG_GETARG_DATUM(units_arg),
-						  PG_ARGISNULL(units_arg), call->units_type, &edit);
+	if (!line_may_break(call->setting, call->mask, code, PG_GETARG_DATEADT(date_arg),
+						PG_ARGISNULL(units_arg) ? (Datum) 0 : PG_GETARG_DATUM(units_arg),
+						PG_ARGISNULL(units_arg), call->units_type, &edit))
+		return false;
+	mue_sweep_queued();
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(mue_rule_arriving);
@@ -265,8 +268,8 @@ mue_xact_callback(XactEvent event, void *arg)
 	nrule_locks = 0;
 }
 
-static uint32
-key_hash(const RuleInfo *info, const Datum *values, const bool *isnull, CptCode code,
+uint32
+mue_key_hash(const RuleInfo *info, const Datum *values, const bool *isnull, CptCode code,
 		 DateADT date)
 {
 	uint32		h = hash_combine(murmurhash32(code), murmurhash32((uint32) date));
@@ -282,9 +285,10 @@ key_hash(const RuleInfo *info, const Datum *values, const bool *isnull, CptCode 
 	return h;
 }
 
+/* The lock on a group, code and date; with whole, the lock on every key of the rule. */
 static void
 lock_key(const RuleInfo *info, const Datum *values, const bool *isnull, CptCode code,
-		 DateADT date)
+		 DateADT date, bool whole)
 {
 	LOCKTAG		rule_tag;
 	LOCKTAG		key_tag;
@@ -301,26 +305,21 @@ lock_key(const RuleInfo *info, const Datum *values, const bool *isnull, CptCode 
 	}
 
 	SET_LOCKTAG_ADVISORY(rule_tag, MyDatabaseId, info->rootid, 0, MUE_LOCK_CLASS_RULE);
-	if (r == NULL || r->keys >= MUE_KEY_LOCKS)
+	if (r == NULL || r->keys >= MUE_KEY_LOCKS || whole)
 	{
+		if (r != NULL)
+			r->keys = MUE_KEY_LOCKS;
 		(void) LockAcquire(&rule_tag, ExclusiveLock, false, false);
 		return;
 	}
 	(void) LockAcquire(&rule_tag, RowExclusiveLock, false, false);
 	SET_LOCKTAG_ADVISORY(key_tag, MyDatabaseId, info->rootid,
-						 key_hash(info, values, isnull, code, date), MUE_LOCK_CLASS_KEY);
+						 mue_key_hash(info, values, isnull, code, date), MUE_LOCK_CLASS_KEY);
 	if (LockAcquire(&key_tag, ExclusiveLock, false, false) != LOCKACQUIRE_ALREADY_HELD)
 		r->keys++;
 }
 
 /* ---------- the check ---------- */
-
-typedef struct MueViolation
-{
-	MueValue	edit;
-	Numeric		units;
-	int			lines;
-} MueViolation;
 
 typedef struct DaySum
 {
@@ -346,7 +345,7 @@ add_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 		return;
 	d = slot_getattr(slot, t->units_attno, &isnull);
 	sum->units = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum->units),
-													 NumericGetDatum(units_numeric(d, isnull, sum->units_type))));
+													 NumericGetDatum(mue_units_numeric(d, isnull, sum->units_type))));
 	sum->lines++;
 }
 
@@ -380,6 +379,9 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 	DaySum		sum;
 	ProbeResult result;
 
+	/* judged already by a sweep of this relation */
+	if (mue_sweep_covers(info, rel, slot))
+		return PROBE_FOUND;
 	if (isnull || !cpt_code_of_column(d, info->code_is_text, &sum.code))
 		return PROBE_FOUND;
 	d = slot_getattr(slot, info->date_attno, &isnull);
@@ -392,12 +394,23 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 		return PROBE_FOUND;
 	if (v.edit.indicator == 1)
 	{
-		v.units = units_numeric(units, units_isnull, info->units_type);
+		v.units = mue_units_numeric(units, units_isnull, info->units_type);
 		v.lines = 1;
 		rule_report_group(info, rel, group, group_isnull, sum.code, true, sum.date, &v);
 	}
 
-	lock_key(info, group, group_isnull, sum.code, sum.date);
+	if (mue_sweep_due(info, rel))
+	{
+		MueFinding f;
+
+		lock_key(info, group, group_isnull, sum.code, sum.date, true);
+		result = mue_sweep(info, rel, setting, &f);
+		if (result == PROBE_FOUND && f.found)
+			rule_report_group(info, rel, f.group, f.group_isnull, f.code, true, f.date, &f.v);
+		return result;
+	}
+
+	lock_key(info, group, group_isnull, sum.code, sum.date, false);
 	sum.units_type = info->units_type;
 	sum.units = int64_to_numeric(0);
 	sum.lines = 0;
@@ -553,6 +566,7 @@ void
 mue_kind_init(void)
 {
 	mue_cache_init();
+	mue_sweep_init();
 	RegisterXactCallback(mue_xact_callback, NULL);
 }
 

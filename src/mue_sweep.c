@@ -1,0 +1,481 @@
+/*
+ * mue_sweep.c
+ *		The MUE rule's check of many lines at once: one pass over the
+ *		relations a rule reads, summing every group, code and date that holds
+ *		a line this transaction wrote, in place of one read of a group per
+ *		line.
+ *
+ * A bulk load queues a check for each line billing a code whose edit it
+ * could break; checked one by one, each costs an index descent and the heap
+ * fetches of its group.  The checks keep count, per rule and relation, of
+ * the lines judged one by one since the relation was last swept; once those
+ * have cost about what reading the relations whole would, the next check
+ * sweeps them instead; and where the markers have queued that many checks
+ * already, the first check sweeps.  So a transaction pays at most about
+ * twice the cheaper of the two ways, and a transaction writing a few lines
+ * to a large table never sweeps it.
+ *
+ * The sweep runs under the rule's exclusive lock, the one a transaction
+ * holding many key locks takes (mue_kind.c): no other transaction can check
+ * lines of the rule, and so commit them, until this one ends.  It reads with
+ * the latest snapshot, as the one-line check does.  A line this transaction
+ * wrote under an earlier command was in it, so its group, code and date were
+ * judged, and its own queued check has nothing left to do; a line written
+ * later is checked as usual.  A subtransaction rolled back forgets its
+ * sweeps (its lock is gone, and PostgreSQL fires again the checks it fired),
+ * and hands them to its parent when it commits.
+ */
+#include "postgres.h"
+
+#include "group_check.h"
+#include "mue_kind.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/*
+ * Lines checked one by one that cost about what sweeping one block does
+ * (measured: some 22,000 instructions a line's check, which descends an
+ * index and fetches its group's lines of the day; some 1,200 a line swept,
+ * about 110 lines to a block of a claims table).
+ */
+#define SWEEP_CHECKS_PER_BLOCK	6
+
+/* the fewest checks before a sweep, so that a short transaction never sweeps */
+#define SWEEP_MIN_CHECKS		16
+
+/* ---------- what this transaction swept ---------- */
+
+typedef struct SweepStateKey
+{
+	Oid			rootid;			/* the rule */
+	Oid			relid;			/* a relation it reads */
+} SweepStateKey;
+
+typedef struct SweepState
+{
+	SweepStateKey key;
+	uint64		checks;			/* lines checked one by one since its last sweep */
+	uint64		next_estimate;	/* when to count the blocks again */
+	uint64		blocks;			/* of the relations a sweep of it reads */
+	CommandId	swept_before;	/* our lines written before it are judged */
+	int			swept_level;	/* the transaction nesting level of that sweep */
+} SweepState;
+
+static HTAB *sweep_states = NULL;	/* in TopTransactionContext */
+
+/* checks the markers queued since the last sweep, of any MUE rule */
+static uint64 queued_checks = 0;
+
+static void
+sweep_xact_callback(XactEvent event, void *arg)
+{
+	sweep_states = NULL;
+	queued_checks = 0;
+}
+
+void
+mue_sweep_queued(void)
+{
+	queued_checks++;
+}
+
+static void
+sweep_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS seq;
+	SweepState *s;
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (sweep_states == NULL ||
+		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
+		return;
+	hash_seq_init(&seq, sweep_states);
+	while ((s = hash_seq_search(&seq)) != NULL)
+	{
+		if (s->swept_before == InvalidCommandId || s->swept_level < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			s->swept_before = InvalidCommandId;
+		else
+			s->swept_level = level - 1;
+	}
+}
+
+static SweepState *
+sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
+{
+	SweepStateKey key;
+	SweepState *s;
+	bool		found;
+
+	if (sweep_states == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (action == HASH_FIND)
+			return NULL;
+		ctl.keysize = sizeof(SweepStateKey);
+		ctl.entrysize = sizeof(SweepState);
+		ctl.hcxt = TopTransactionContext;
+		sweep_states = hash_create("MUE rule sweeps", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.rootid = info->rootid;
+	key.relid = relid;
+	s = hash_search(sweep_states, &key, action, &found);
+	if (s != NULL && !found)
+	{
+		s->checks = 0;
+		s->next_estimate = SWEEP_MIN_CHECKS;
+		s->blocks = 0;
+		s->swept_before = InvalidCommandId;
+		s->swept_level = 0;
+	}
+	return s;
+}
+
+/* Did this transaction write the line under a command before cid? */
+static bool
+line_written_before(TupleTableSlot *slot, CommandId cid)
+{
+	HeapTuple	tuple;
+
+	if (TTS_IS_BUFFERTUPLE(slot))
+		tuple = ((BufferHeapTupleTableSlot *) slot)->base.tuple;
+	else if (TTS_IS_HEAPTUPLE(slot))
+		tuple = ((HeapTupleTableSlot *) slot)->tuple;
+	else
+		return false;
+	if (tuple == NULL ||
+		!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data)))
+		return false;
+	return HeapTupleHeaderGetCmin(tuple->t_data) < cid;
+}
+
+bool
+mue_sweep_covers(const RuleInfo *info, Relation rel, TupleTableSlot *slot)
+{
+	SweepState *s = sweep_state(info, RelationGetRelid(rel), HASH_FIND);
+
+	return s != NULL && s->swept_before != InvalidCommandId &&
+		line_written_before(slot, s->swept_before);
+}
+
+/* The blocks of the relations a sweep from rel reads. */
+static uint64
+sweep_blocks(RuleInfo *info, Relation rel)
+{
+	uint64		blocks = 0;
+
+	for (int t = 0; t < info->ntargets; t++)
+	{
+		Oid			relid = rule_target_relid(info, t);
+		Relation	trel;
+
+		if (relid == RelationGetRelid(rel))
+		{
+			blocks += RelationGetNumberOfBlocks(rel);
+			continue;
+		}
+		/* as a check of a group locks the relations it reads */
+		trel = try_table_open(relid, RowShareLock);
+		if (trel == NULL)
+			continue;
+		blocks += RelationGetNumberOfBlocks(trel);
+		table_close(trel, NoLock);
+	}
+	return blocks;
+}
+
+bool
+mue_sweep_due(RuleInfo *info, Relation rel)
+{
+	SweepState *s = sweep_state(info, RelationGetRelid(rel), HASH_ENTER);
+	uint64		work;
+
+	/*
+	 * The checks still queued are known only roughly (the markers count
+	 * those of every MUE rule): what was checked one by one bounds the cost
+	 * when they overcount.
+	 */
+	work = Max(++s->checks, queued_checks);
+	if (work < SWEEP_MIN_CHECKS)
+		return false;
+	/* the relations grow as the load goes on: counted again now and then */
+	if (work >= s->next_estimate)
+	{
+		s->blocks = sweep_blocks(info, rel);
+		s->next_estimate = work * 2;
+	}
+	return work >= s->blocks * SWEEP_CHECKS_PER_BLOCK;
+}
+
+/* ---------- the sweep ---------- */
+
+/* A group, code and date; the group values as in rule order. */
+typedef struct DayKey
+{
+	uint32		hash;
+	CptCode		code;
+	DateADT		date;
+	Datum		group[MAX_GROUP_COLUMNS];
+	bool		group_isnull[MAX_GROUP_COLUMNS];
+} DayKey;
+
+typedef struct DaySum
+{
+	DayKey		key;
+	MueValue	edit;
+	int64		units_int;		/* the sum, for integer units */
+	bool		units_overflow; /* too large for int64: over any MUE */
+	Numeric		units;			/* the sum, for other units */
+	int			lines;
+	bool		ours;			/* has a line of ours with units: its check is due */
+} DaySum;
+
+typedef struct Sweep
+{
+	RuleInfo   *info;
+	int			setting;
+	bool		int_units;
+	bool		group_byval[MAX_GROUP_COLUMNS];
+	int16		group_len[MAX_GROUP_COLUMNS];
+	MemoryContext cxt;
+	HTAB	   *sums;
+	MueFinding *finding;
+} Sweep;
+
+static const RuleInfo *sweep_info;	/* for the hash table's key comparison */
+
+static uint32
+day_key_hash(const void *key, Size keysize)
+{
+	return ((const DayKey *) key)->hash;
+}
+
+static int
+day_key_compare(const void *a, const void *b, Size keysize)
+{
+	const DayKey *x = a;
+	const DayKey *y = b;
+
+	if (x->hash != y->hash || x->code != y->code || x->date != y->date)
+		return 1;
+	for (int g = 0; g < sweep_info->ngroup; g++)
+	{
+		if (x->group_isnull[g] != y->group_isnull[g])
+			return 1;
+		if (!x->group_isnull[g] &&
+			!DatumGetBool(FunctionCall2Coll((FmgrInfo *) &sweep_info->group_eq[g],
+											sweep_info->group_collations[g],
+											x->group[g], y->group[g])))
+			return 1;
+	}
+	return 0;
+}
+
+static bool
+line_is_ours(TupleTableSlot *slot)
+{
+	bool		isnull;
+	Datum		xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull);
+
+	return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
+static void
+find(Sweep *sw, const DayKey *key, MueValue edit, Numeric units, int lines)
+{
+	MueFinding *f = sw->finding;
+
+	if (f->found)
+		return;
+	f->found = true;
+	f->code = key->code;
+	f->date = key->date;
+	f->v.edit = edit;
+	/* in the caller's memory: the slot and the sums go before the report */
+	f->v.units = DatumGetNumeric(datumCopy(NumericGetDatum(units), false, -1));
+	f->v.lines = lines;
+	for (int g = 0; g < sw->info->ngroup; g++)
+	{
+		f->group_isnull[g] = key->group_isnull[g];
+		f->group[g] = key->group_isnull[g] ? (Datum) 0 :
+			datumCopy(key->group[g], sw->group_byval[g], sw->group_len[g]);
+	}
+}
+
+static void
+sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
+{
+	Sweep	   *sw = arg;
+	RuleInfo   *info = sw->info;
+	DayKey		key;
+	MueValue	edit;
+	bool		isnull;
+	Datum		d;
+	Datum		units;
+	bool		units_isnull;
+	bool		ours;
+	DaySum	   *sum;
+	bool		found;
+
+	d = slot_getattr(slot, t->date_attno, &isnull);
+	if (isnull)
+		return;
+	key.date = DatumGetDateADT(d);
+	d = slot_getattr(slot, t->code_attno, &isnull);
+	if (isnull || !cpt_code_of_column(d, t->code_is_text, &key.code))
+		return;
+	if (!mue_lookup(sw->setting, key.code, key.date, &edit) ||
+		(info->options.indicators & (1 << edit.indicator)) == 0)
+		return;
+	units = slot_getattr(slot, t->units_attno, &units_isnull);
+	ours = line_is_ours(slot);
+
+	if (edit.indicator == 1)
+	{
+		/* judged alone: as its marker, a line of ours over the edit */
+		if (ours && mue_units_exceed(units, units_isnull, info->units_type, edit.mue))
+		{
+			for (int g = 0; g < info->ngroup; g++)
+				key.group[g] = slot_getattr(slot, t->group_attnos[g], &key.group_isnull[g]);
+			find(sw, &key, edit, mue_units_numeric(units, units_isnull, info->units_type), 1);
+		}
+		return;
+	}
+
+	for (int g = 0; g < info->ngroup; g++)
+		key.group[g] = slot_getattr(slot, t->group_attnos[g], &key.group_isnull[g]);
+	key.hash = mue_key_hash(info, key.group, key.group_isnull, key.code, key.date);
+	sum = hash_search(sw->sums, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(sw->cxt);
+
+		for (int g = 0; g < info->ngroup; g++)
+			if (!key.group_isnull[g])
+				sum->key.group[g] = datumCopy(key.group[g], sw->group_byval[g], sw->group_len[g]);
+		MemoryContextSwitchTo(old);
+		sum->edit = edit;
+		sum->units_int = 0;
+		sum->units_overflow = false;
+		sum->units = sw->int_units ? NULL : int64_to_numeric(0);
+		sum->lines = 0;
+		sum->ours = false;
+	}
+	/* every line counts in the sum, as the one-line check adds them */
+	if (!sw->int_units)
+	{
+		MemoryContext old = MemoryContextSwitchTo(sw->cxt);
+
+		sum->units = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum->units),
+														 NumericGetDatum(mue_units_numeric(units, units_isnull,
+																						   info->units_type))));
+		MemoryContextSwitchTo(old);
+	}
+	else
+	{
+		int64		u = units_isnull ? 1 :
+			info->units_type == INT2OID ? DatumGetInt16(units) :
+			info->units_type == INT4OID ? DatumGetInt32(units) : DatumGetInt64(units);
+
+		if (pg_add_s64_overflow(sum->units_int, u, &sum->units_int))
+			sum->units_overflow = true;
+	}
+	sum->lines++;
+	/* the lines whose checks were queued: those billing units */
+	if (ours && mue_units_exceed(units, units_isnull, info->units_type, 0))
+		sum->ours = true;
+}
+
+ProbeResult
+mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding)
+{
+	Sweep		sw;
+	HASHCTL		ctl;
+	CommandId	as_of;
+	ProbeResult result;
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "MUE rule sweep",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	finding->found = false;
+	sw.info = info;
+	sw.setting = setting;
+	sw.int_units = info->units_type == INT2OID || info->units_type == INT4OID ||
+		info->units_type == INT8OID;
+	for (int g = 0; g < info->ngroup; g++)
+		get_typlenbyval(info->group_types[g], &sw.group_len[g], &sw.group_byval[g]);
+	sw.cxt = cxt;
+	sw.finding = finding;
+	ctl.keysize = sizeof(DayKey);
+	ctl.entrysize = sizeof(DaySum);
+	ctl.hash = day_key_hash;
+	ctl.match = day_key_compare;
+	ctl.hcxt = cxt;
+	sw.sums = hash_create("MUE rule sweep sums", 1024, &ctl,
+						  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	sweep_info = info;
+
+	result = group_read_all_lines(info, rel, sweep_line, &sw, &as_of);
+	if (result == PROBE_FOUND && !finding->found)
+	{
+		HASH_SEQ_STATUS seq;
+		DaySum	   *sum;
+
+		hash_seq_init(&seq, sw.sums);
+		while ((sum = hash_seq_search(&seq)) != NULL)
+		{
+			bool		over;
+
+			if (!sum->ours)
+				continue;
+			over = sw.int_units
+				? sum->units_overflow || sum->units_int > sum->edit.mue
+				: DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(sum->units),
+												   NumericGetDatum(int64_to_numeric(sum->edit.mue))));
+			if (over)
+			{
+				find(&sw, &sum->key, sum->edit,
+					 sw.int_units ? int64_to_numeric(sum->units_int) : sum->units, sum->lines);
+				hash_seq_term(&seq);
+				break;
+			}
+		}
+	}
+	if (result == PROBE_FOUND && !finding->found)
+	{
+		/* what is judged now: our lines in every relation read */
+		for (int t = 0; t < info->ntargets; t++)
+		{
+			SweepState *s = sweep_state(info, rule_target_relid(info, t), HASH_ENTER);
+
+			s->swept_before = as_of;
+			s->swept_level = GetCurrentTransactionNestLevel();
+			s->checks = 0;
+		}
+		queued_checks = 0;
+	}
+	MemoryContextDelete(cxt);
+	return result;
+}
+
+void
+mue_sweep_init(void)
+{
+	RegisterXactCallback(sweep_xact_callback, NULL);
+	RegisterSubXactCallback(sweep_subxact_callback, NULL);
+}
