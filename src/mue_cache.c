@@ -16,6 +16,7 @@
 
 #include "citus_meta.h"
 
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -25,6 +26,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+
+#include "pg_compat.h"
 
 static const char *const setting_names[MUE_SETTINGS] = {
 	"practitioner", "outpatient hospital", "dme"
@@ -69,6 +72,19 @@ mue_setting_number(const char *setting)
 {
 	for (int i = 0; i < MUE_SETTINGS; i++)
 		if (strcmp(setting_names[i], setting) == 0)
+			return i;
+	return -1;
+}
+
+/* The setting's number for a text value, without a C string of it. */
+static int
+mue_setting_text_number(text *setting)
+{
+	int			len = VARSIZE_ANY_EXHDR(setting);
+
+	for (int i = 0; i < MUE_SETTINGS; i++)
+		if (strlen(setting_names[i]) == (size_t) len &&
+			memcmp(setting_names[i], VARDATA_ANY(setting), len) == 0)
 			return i;
 	return -1;
 }
@@ -173,17 +189,17 @@ mue_cache_build(void)
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			char	   *setting = SPI_getvalue(tup, desc, 1);
+			Datum		col[6];
+			bool		isnull[6];
 			MueKey		key;
 			MuePeriod  *p;
 			bool		found;
 
+			/* one pass over each row: its first column is of variable width */
+			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, col, isnull);
 			memset(&key, 0, sizeof(key));
-			key.setting = mue_setting_number(setting);
-			key.code = DatumGetCptCode(SPI_getbinval(tup, desc, 2, &isnull));
+			key.setting = mue_setting_text_number(DatumGetTextPP(col[0]));
+			key.code = DatumGetCptCode(col[1]);
 			if (key.setting < 0)
 				continue;
 			e = hash_search(mue_entries, &key, HASH_ENTER, &found);
@@ -197,12 +213,10 @@ mue_cache_build(void)
 			e->periods = e->periods ? repalloc(e->periods, sizeof(MuePeriod) * (e->nperiods + 1))
 				: palloc(sizeof(MuePeriod));
 			p = &e->periods[e->nperiods++];
-			p->from = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
-			p->until = DatumGetDateADT(SPI_getbinval(tup, desc, 4, &isnull));
-			if (isnull)
-				p->until = DATEVAL_NOEND;
-			p->value.mue = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-			p->value.indicator = DatumGetInt16(SPI_getbinval(tup, desc, 6, &isnull));
+			p->from = DatumGetDateADT(col[2]);
+			p->until = isnull[3] ? DATEVAL_NOEND : DatumGetDateADT(col[3]);
+			p->value.mue = DatumGetInt32(col[4]);
+			p->value.indicator = DatumGetInt16(col[5]);
 			e->indicators |= 1 << p->value.indicator;
 		}
 	}
