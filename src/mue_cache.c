@@ -20,6 +20,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -58,6 +59,20 @@ typedef struct MueEntry
 	int32		indicators;		/* bit i: some period has indicator i */
 	MuePeriod  *periods;		/* by from */
 } MueEntry;
+
+/*
+ * The entries again as an open-addressing table, probed linearly: every
+ * line a load writes is looked up, by its marker and by a sweep, and
+ * dynahash's general lookup costs several times this one.
+ */
+static MueEntry **mue_slots = NULL;
+static uint32 mue_slot_mask = 0;
+
+static inline uint32
+mue_slot_hash(int setting, CptCode code)
+{
+	return murmurhash32((uint32) code ^ ((uint32) setting << 29));
+}
 
 static MemoryContext mue_cxt = NULL;
 static HTAB *mue_entries = NULL;
@@ -124,6 +139,7 @@ mue_cache_build(void)
 	else
 		MemoryContextReset(mue_cxt);
 	mue_entries = NULL;
+	mue_slots = NULL;
 	mue_valid = false;
 	mue_on_every_node = true;
 	for (size_t i = 0; i < lengthof(mue_tables); i++)
@@ -227,10 +243,23 @@ mue_cache_build(void)
 		HASH_SEQ_STATUS seq;
 		MueEntry   *e;
 
+		uint32		nslots = 64;
+
+		while (nslots < 2 * (uint32) hash_get_num_entries(mue_entries))
+			nslots <<= 1;
+		mue_slots = MemoryContextAllocZero(mue_cxt, nslots * sizeof(MueEntry *));
+		mue_slot_mask = nslots - 1;
 		hash_seq_init(&seq, mue_entries);
 		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			uint32		i = mue_slot_hash(e->key.setting, e->key.code) & mue_slot_mask;
+
 			if (e->nperiods > 1)
 				qsort(e->periods, e->nperiods, sizeof(MuePeriod), period_cmp);
+			while (mue_slots[i] != NULL)
+				i = (i + 1) & mue_slot_mask;
+			mue_slots[i] = e;
+		}
 	}
 	mue_valid = true;
 }
@@ -238,14 +267,19 @@ mue_cache_build(void)
 static inline MueEntry *
 mue_entry(int setting, CptCode code)
 {
-	MueKey		key;
+	uint32		i;
+	MueEntry   *e;
 
 	if (unlikely(!mue_valid))
 		mue_cache_build();
-	memset(&key, 0, sizeof(key));
-	key.setting = setting;
-	key.code = code;
-	return hash_search(mue_entries, &key, HASH_FIND, NULL);
+	i = mue_slot_hash(setting, code) & mue_slot_mask;
+	while ((e = mue_slots[i]) != NULL)
+	{
+		if (e->key.code == code && e->key.setting == setting)
+			return e;
+		i = (i + 1) & mue_slot_mask;
+	}
+	return NULL;
 }
 
 bool

@@ -379,9 +379,6 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 	DaySum		sum;
 	ProbeResult result;
 
-	/* judged already by a sweep of this relation */
-	if (mue_sweep_covers(info, rel, slot))
-		return PROBE_FOUND;
 	if (isnull || !cpt_code_of_column(d, info->code_is_text, &sum.code))
 		return PROBE_FOUND;
 	d = slot_getattr(slot, info->date_attno, &isnull);
@@ -546,6 +543,7 @@ const RuleKind mue_rule_kind = {
 	.has_options = true,
 	.removal_may_break = false,
 	.begin_check = mue_begin_check,
+	.arrival_judged = mue_sweep_covers,
 	.arrival = mue_arrival,
 	.line_may_break = mue_line_may_break,
 	.departure_matters = mue_departure_matters,

@@ -73,6 +73,7 @@ typedef struct SweepState
 } SweepState;
 
 static HTAB *sweep_states = NULL;	/* in TopTransactionContext */
+static SweepState *last_state = NULL;	/* the one asked for last: a load asks for one */
 
 /* checks the markers queued since the last sweep, of any MUE rule */
 static uint64 queued_checks = 0;
@@ -81,6 +82,7 @@ static void
 sweep_xact_callback(XactEvent event, void *arg)
 {
 	sweep_states = NULL;
+	last_state = NULL;
 	queued_checks = 0;
 }
 
@@ -120,6 +122,8 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 	SweepState *s;
 	bool		found;
 
+	if (last_state != NULL && last_state->key.rootid == info->rootid && last_state->key.relid == relid)
+		return last_state;
 	if (sweep_states == NULL)
 	{
 		HASHCTL		ctl;
@@ -144,6 +148,8 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 		s->swept_before = InvalidCommandId;
 		s->swept_level = 0;
 	}
+	if (s != NULL)
+		last_state = s;
 	return s;
 }
 

@@ -84,6 +84,13 @@ typedef struct RuleKind
 	void		(*begin_check) (const struct RuleInfo *info);
 
 	/*
+	 * Optional: has a check of many lines at once (mue_sweep.c) judged the
+	 * arriving line already?  Asked first, before its group is read from
+	 * it.
+	 */
+	bool		(*arrival_judged) (const struct RuleInfo *info, Relation rel, TupleTableSlot *slot);
+
+	/*
 	 * Which lines matter.  A line arrived in its group (inserted, or
 	 * updated into it; its group values given): PROBE_FOUND when the rule
 	 * is satisfied and locked in (the line is none of the rule's business,
