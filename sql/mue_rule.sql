@@ -215,6 +215,35 @@ INSERT INTO swept SELECT g, 3000 + g, 'A', '2026-07-06', '27447', 1 FROM generat
 SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE swept SET units = 2 WHERE patient = 3050;
 COMMIT;
+-- lines written frozen by COPY FREEZE are the transaction's own too
+BEGIN;
+CREATE TABLE swept_frozen (LIKE swept);
+CREATE INDEX ON swept_frozen (patient, npi, dos);
+SELECT cpt_rules.enforce_mue_rule('swept_frozen', 'code', 'units', '{patient,npi}', 'dos');
+COPY swept_frozen FROM stdin WITH (FORMAT csv, FREEZE);
+1,4001,A,2026-07-06,27447,1
+2,4002,A,2026-07-06,27447,1
+3,4003,A,2026-07-06,27447,1
+4,4004,A,2026-07-06,27447,1
+5,4005,A,2026-07-06,27447,1
+6,4006,A,2026-07-06,27447,1
+7,4007,A,2026-07-06,27447,1
+8,4008,A,2026-07-06,27447,1
+9,4009,A,2026-07-06,27447,1
+10,4010,A,2026-07-06,27447,1
+11,4011,A,2026-07-06,27447,1
+12,4012,A,2026-07-06,27447,1
+13,4013,A,2026-07-06,27447,1
+14,4014,A,2026-07-06,27447,1
+15,4015,A,2026-07-06,27447,1
+16,4016,A,2026-07-06,27447,1
+17,4017,A,2026-07-06,27447,1
+18,4018,A,2026-07-06,27447,1
+19,4019,A,2026-07-06,27447,1
+20,4020,A,2026-07-06,27447,1
+1,4007,A,2026-07-06,27447,1
+\.
+COMMIT;
 SELECT count(*), sum(units) FROM swept;
 SELECT count(*) FROM cpt_rules.mue_violations('swept', 'code', 'units', '{patient,npi}', 'dos');
 -- partitioned by claim, a patient's lines spread over the partitions: the

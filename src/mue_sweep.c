@@ -153,18 +153,37 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 	return s;
 }
 
+/* The heap tuple in a slot, if it holds one. */
+static HeapTuple
+slot_heap_tuple(TupleTableSlot *slot)
+{
+	if (TTS_IS_BUFFERTUPLE(slot))
+		return ((BufferHeapTupleTableSlot *) slot)->base.tuple;
+	if (TTS_IS_HEAPTUPLE(slot))
+		return ((HeapTupleTableSlot *) slot)->tuple;
+	return NULL;
+}
+
+/* Did this transaction write the line?  (COPY FREEZE's lines too, by their raw xmin.) */
+static bool
+line_is_ours(TupleTableSlot *slot)
+{
+	HeapTuple	tuple = slot_heap_tuple(slot);
+	bool		isnull;
+	Datum		xmin;
+
+	if (tuple != NULL)
+		return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data));
+	xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull);
+	return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
 /* Did this transaction write the line under a command before cid? */
 static bool
 line_written_before(TupleTableSlot *slot, CommandId cid)
 {
-	HeapTuple	tuple;
+	HeapTuple	tuple = slot_heap_tuple(slot);
 
-	if (TTS_IS_BUFFERTUPLE(slot))
-		tuple = ((BufferHeapTupleTableSlot *) slot)->base.tuple;
-	else if (TTS_IS_HEAPTUPLE(slot))
-		tuple = ((HeapTupleTableSlot *) slot)->tuple;
-	else
-		return false;
 	if (tuple == NULL ||
 		!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data)))
 		return false;
@@ -291,15 +310,6 @@ day_key_compare(const void *a, const void *b, Size keysize)
 			return 1;
 	}
 	return 0;
-}
-
-static bool
-line_is_ours(TupleTableSlot *slot)
-{
-	bool		isnull;
-	Datum		xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull);
-
-	return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
 }
 
 static void
