@@ -215,6 +215,12 @@ INSERT INTO swept SELECT g, 3000 + g, 'A', '2026-07-06', '27447', 1 FROM generat
 SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE swept SET units = 2 WHERE patient = 3050;
 COMMIT;
+-- sums outgrowing maintenance_work_mem: the sweep gives up, judging
+-- nothing, and the lines are checked one by one
+SET maintenance_work_mem = '1MB';
+INSERT INTO swept SELECT g, 10000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 20000) g
+UNION ALL SELECT 1, 29999, 'A', '2026-07-06', '27447', 1;
+RESET maintenance_work_mem;
 -- lines written frozen by COPY FREEZE are the transaction's own too
 BEGIN;
 CREATE TABLE swept_frozen (LIKE swept);

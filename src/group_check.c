@@ -597,15 +597,16 @@ group_read_lines(RuleInfo *info, Relation rel, const Datum *values, const bool *
 }
 
 ProbeResult
-group_read_all_lines(RuleInfo *info, Relation rel, GroupLineReader reader, void *reader_arg,
+group_read_all_lines(RuleInfo *info, Relation rel, AllLinesReader reader, void *reader_arg,
 					 CommandId *as_of)
 {
 	Snapshot	snapshot;
+	bool		more = true;
 
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	*as_of = snapshot->curcid;
-	for (int t = 0; t < info->ntargets; t++)
+	for (int t = 0; t < info->ntargets && more; t++)
 	{
 		Relation	trel = open_target(info, t, rel);
 		const ProbeTarget *target;
@@ -620,10 +621,10 @@ group_read_all_lines(RuleInfo *info, Relation rel, GroupLineReader reader, void 
 		target = rule_target(info, t);
 		slot = table_slot_create(trel, NULL);
 		scan = table_beginscan(trel, snapshot, 0, NULL);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		while (more && table_scan_getnextslot(scan, ForwardScanDirection, slot))
 		{
 			CHECK_FOR_INTERRUPTS();
-			reader(reader_arg, target, slot);
+			more = reader(reader_arg, target, slot);
 		}
 		table_endscan(scan);
 		ExecDropSingleTupleTableSlot(slot);

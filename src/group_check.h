@@ -70,10 +70,13 @@ extern ProbeResult group_read_lines(RuleInfo *info, Relation rel,
  * snapshot after making our own changes visible, locking none: for a kind
  * that judges many groups at once under a lock of its own.  *as_of is that
  * snapshot's command: a line this transaction wrote under an earlier one
- * was read.  PROBE_FOUND once read, or PROBE_STALE.
+ * was read.  The reader returns false to stop.  PROBE_FOUND once read (or
+ * stopped), or PROBE_STALE.
  */
+typedef bool (*AllLinesReader) (void *arg, const ProbeTarget *target, TupleTableSlot *slot);
+
 extern ProbeResult group_read_all_lines(RuleInfo *info, Relation rel,
-										GroupLineReader reader, void *reader_arg,
+										AllLinesReader reader, void *reader_arg,
 										CommandId *as_of);
 
 #endif							/* GROUP_CHECK_H */

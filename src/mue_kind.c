@@ -399,12 +399,14 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 	if (mue_sweep_due(info, rel))
 	{
 		MueFinding f;
+		bool		swept;
 
 		lock_key(info, group, group_isnull, sum.code, sum.date, true);
-		result = mue_sweep(info, rel, setting, &f);
+		result = mue_sweep(info, rel, setting, &f, &swept);
 		if (result == PROBE_FOUND && f.found)
 			rule_report_group(info, rel, f.group, f.group_isnull, f.code, true, f.date, &f.v);
-		return result;
+		if (swept || result != PROBE_FOUND)
+			return result;
 	}
 
 	lock_key(info, group, group_isnull, sum.code, sum.date, false);

@@ -61,9 +61,11 @@ extern bool mue_sweep_due(RuleInfo *info, Relation rel);
  * Judge every group, code and date of the rule's relations that holds a
  * line of this transaction, under the rule's exclusive lock, which the
  * caller holds.  PROBE_FOUND (the first violation in *finding, if any) or
- * PROBE_STALE.
+ * PROBE_STALE.  *swept is false when the sums outgrew maintenance_work_mem
+ * and nothing was judged: check the line as usual.
  */
-extern ProbeResult mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding);
+extern ProbeResult mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding,
+							 bool *swept);
 
 extern void mue_sweep_init(void);
 

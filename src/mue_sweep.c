@@ -40,6 +40,7 @@
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -70,6 +71,7 @@ typedef struct SweepState
 	uint64		blocks;			/* of the relations a sweep of it reads */
 	CommandId	swept_before;	/* our lines written before it are judged */
 	int			swept_level;	/* the transaction nesting level of that sweep */
+	bool		too_big;		/* a sweep's sums outgrew their memory: no more */
 } SweepState;
 
 static HTAB *sweep_states = NULL;	/* in TopTransactionContext */
@@ -147,6 +149,7 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 		s->blocks = 0;
 		s->swept_before = InvalidCommandId;
 		s->swept_level = 0;
+		s->too_big = false;
 	}
 	if (s != NULL)
 		last_state = s;
@@ -237,7 +240,7 @@ mue_sweep_due(RuleInfo *info, Relation rel)
 	 * when they overcount.
 	 */
 	work = Max(++s->checks, queued_checks);
-	if (work < SWEEP_MIN_CHECKS)
+	if (work < SWEEP_MIN_CHECKS || s->too_big)
 		return false;
 	/* the relations grow as the load goes on: counted again now and then */
 	if (work >= s->next_estimate)
@@ -280,6 +283,8 @@ typedef struct Sweep
 	int16		group_len[MAX_GROUP_COLUMNS];
 	MemoryContext cxt;
 	HTAB	   *sums;
+	uint64		nsums;
+	bool		too_big;		/* the sums outgrew maintenance_work_mem */
 	MueFinding *finding;
 } Sweep;
 
@@ -334,7 +339,7 @@ find(Sweep *sw, const DayKey *key, MueValue edit, Numeric units, int lines)
 	}
 }
 
-static void
+static bool
 sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 {
 	Sweep	   *sw = arg;
@@ -351,14 +356,14 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 
 	d = slot_getattr(slot, t->date_attno, &isnull);
 	if (isnull)
-		return;
+		return true;
 	key.date = DatumGetDateADT(d);
 	d = slot_getattr(slot, t->code_attno, &isnull);
 	if (isnull || !cpt_code_of_column(d, t->code_is_text, &key.code))
-		return;
+		return true;
 	if (!mue_lookup(sw->setting, key.code, key.date, &edit) ||
 		(info->options.indicators & (1 << edit.indicator)) == 0)
-		return;
+		return true;
 	units = slot_getattr(slot, t->units_attno, &units_isnull);
 	ours = line_is_ours(slot);
 
@@ -371,7 +376,7 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 				key.group[g] = slot_getattr(slot, t->group_attnos[g], &key.group_isnull[g]);
 			find(sw, &key, edit, mue_units_numeric(units, units_isnull, info->units_type), 1);
 		}
-		return;
+		return true;
 	}
 
 	for (int g = 0; g < info->ngroup; g++)
@@ -392,6 +397,13 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 		sum->units = sw->int_units ? NULL : int64_to_numeric(0);
 		sum->lines = 0;
 		sum->ours = false;
+		/* the sums are held in memory as a sort's are: within maintenance_work_mem */
+		if (++sw->nsums % 1024 == 0 &&
+			MemoryContextMemAllocated(sw->cxt, true) > (Size) maintenance_work_mem * 1024)
+		{
+			sw->too_big = true;
+			return false;
+		}
 	}
 	/* every line counts in the sum, as the one-line check adds them */
 	if (!sw->int_units)
@@ -416,10 +428,11 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	/* the lines whose checks were queued: those billing units */
 	if (ours && mue_units_exceed(units, units_isnull, info->units_type, 0))
 		sum->ours = true;
+	return true;
 }
 
 ProbeResult
-mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding)
+mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding, bool *swept)
 {
 	Sweep		sw;
 	HASHCTL		ctl;
@@ -436,6 +449,8 @@ mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding)
 	for (int g = 0; g < info->ngroup; g++)
 		get_typlenbyval(info->group_types[g], &sw.group_len[g], &sw.group_byval[g]);
 	sw.cxt = cxt;
+	sw.nsums = 0;
+	sw.too_big = false;
 	sw.finding = finding;
 	ctl.keysize = sizeof(DayKey);
 	ctl.entrysize = sizeof(DaySum);
@@ -447,6 +462,16 @@ mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding)
 	sweep_info = info;
 
 	result = group_read_all_lines(info, rel, sweep_line, &sw, &as_of);
+	if (sw.too_big)
+	{
+		/* judged nothing: the lines are checked one by one after all */
+		sweep_state(info, RelationGetRelid(rel), HASH_ENTER)->too_big = true;
+		finding->found = false;
+		*swept = false;
+		MemoryContextDelete(cxt);
+		return result;
+	}
+	*swept = true;
 	if (result == PROBE_FOUND && !finding->found)
 	{
 		HASH_SEQ_STATUS seq;
