@@ -133,8 +133,8 @@ COMMENT ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, bool
 REVOKE ALL ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) FROM PUBLIC;
 
 -- The edit between two codes, in either order, in force on a date of service:
--- the quarter of the date found first, then the row of each code probed
--- by the key for the other.
+-- the row of each code in the quarter of the date probed by the key, its
+-- column 2 codes searched for the other.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @extschema@.cpt_code, on_date date,
 		setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
 	RETURNS TABLE (column1 @extschema@.cpt_code, column2 @extschema@.cpt_code, modifier_indicator smallint,
@@ -142,34 +142,21 @@ CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @ex
 	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 	SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
-DECLARE
-	v_id smallint;
-	v_quarter date;
 BEGIN
-	-- the latest quarter in force on the date, or the first one (its files hold the history)
-	SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
-	 WHERE q.program = ptp.program AND q.setting = ptp.setting AND q.effective <= on_date
-	 ORDER BY q.effective DESC LIMIT 1;
-	IF v_id IS NULL THEN
-		SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
-		 WHERE q.program = ptp.program AND q.setting = ptp.setting
-		 ORDER BY q.effective LIMIT 1;
-	END IF;
+	-- one query, not three: most of a lookup's time is running its queries
 	RETURN QUERY
-	SELECT e.column1, x.column2, x.modifier, r.rationale, x.effective, x.deleted, v_quarter
-	  FROM cpt_rules.ptp_edit_loaded e
+	SELECT e.column1, x.column2, x.modifier, r.rationale, x.effective, x.deleted, q.effective
+		   -- the latest quarter in force on the date, or the first one (its
+		   -- files hold the history)
+	  FROM (SELECT q.id, q.effective FROM cpt_rules.ptp_quarter q
+			 WHERE q.program = ptp.program AND q.setting = ptp.setting
+			 ORDER BY q.effective > on_date, abs(q.effective - on_date) LIMIT 1) q
+	 CROSS JOIN (VALUES (code_a, code_b, true), (code_b, code_a, code_a OPERATOR(@extschema@.<>) code_b)) o(c1, c2, wanted)
+	  JOIN cpt_rules.ptp_edit_loaded e ON e.quarter = q.id AND e.column1 OPERATOR(@extschema@.=) o.c1
 	 CROSS JOIN LATERAL cpt_rules.ptp_edits_in_force(e.column2, e.effective, e.deleted, e.modifier, e.rationale,
-													  code_b, on_date) x
+													  o.c2, on_date) x
 	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = x.rationale
-	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_a
-	UNION ALL
-	SELECT e.column1, x.column2, x.modifier, r.rationale, x.effective, x.deleted, v_quarter
-	  FROM cpt_rules.ptp_edit_loaded e
-	 CROSS JOIN LATERAL cpt_rules.ptp_edits_in_force(e.column2, e.effective, e.deleted, e.modifier, e.rationale,
-													  code_a, on_date) x
-	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = x.rationale
-	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_b
-	   AND code_a OPERATOR(@extschema@.<>) code_b;
+	 WHERE o.wanted;
 END $$;
 COMMENT ON FUNCTION cpt_rules.ptp(@extschema@.cpt_code, @extschema@.cpt_code, date, text, text) IS
 	'the PTP edit between two codes (either order) in force on a date of service: which is column 1, the modifier indicator (0: no modifier allows the pair, 1: a PTP-associated modifier may), the rationale; no row when none';
