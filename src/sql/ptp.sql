@@ -39,15 +39,6 @@ CREATE OR REPLACE FUNCTION cpt_rules.ptp_load(staging regclass, medicare_layout 
 COMMENT ON FUNCTION cpt_rules.ptp_load(regclass, boolean, smallint, text, text, date, integer, boolean) IS
 	'the records of refresh_ptp_edits(): checked, and stored for the quarter; called by it (it checks the privileges it needs)';
 
--- The edits of one stored row between its column 1 code and code, in force
--- on a date: a binary search of its column 2 codes.
-CREATE OR REPLACE FUNCTION cpt_rules.ptp_edits_in_force(column2s @extschema@.cpt_code[], effectives date[],
-		deleteds date[], modifiers smallint[], rationales smallint[], code @extschema@.cpt_code, on_date date)
-	RETURNS TABLE (column2 @extschema@.cpt_code, modifier smallint, rationale smallint, effective date, deleted date)
-	AS 'MODULE_PATHNAME', 'cpt_ptp_edits_in_force' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
-COMMENT ON FUNCTION cpt_rules.ptp_edits_in_force(@extschema@.cpt_code[], date[], date[], smallint[], smallint[], @extschema@.cpt_code, date) IS
-	'the edits of a row of cpt_rules.ptp_edit_loaded whose column 2 is code and that are in force on on_date';
-
 -- Load one quarter's PTP files (all four parts \copy'd into one staging
 -- table, header lines and all) for a program and setting.
 CREATE OR REPLACE FUNCTION cpt_rules.refresh_ptp_edits(staging regclass, setting text, effective date,
@@ -139,25 +130,7 @@ CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @ex
 		setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
 	RETURNS TABLE (column1 @extschema@.cpt_code, column2 @extschema@.cpt_code, modifier_indicator smallint,
 				   rationale text, effective date, deleted date, quarter date)
-	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-BEGIN
-	-- one query, not three: most of a lookup's time is running its queries
-	RETURN QUERY
-	SELECT e.column1, x.column2, x.modifier, r.rationale, x.effective, x.deleted, q.effective
-		   -- the latest quarter in force on the date, or the first one (its
-		   -- files hold the history)
-	  FROM (SELECT q.id, q.effective FROM cpt_rules.ptp_quarter q
-			 WHERE q.program = ptp.program AND q.setting = ptp.setting
-			 ORDER BY q.effective > on_date, abs(q.effective - on_date) LIMIT 1) q
-	 CROSS JOIN (VALUES (code_a, code_b, true), (code_b, code_a, code_a OPERATOR(@extschema@.<>) code_b)) o(c1, c2, wanted)
-	  JOIN cpt_rules.ptp_edit_loaded e ON e.quarter = q.id AND e.column1 OPERATOR(@extschema@.=) o.c1
-	 CROSS JOIN LATERAL cpt_rules.ptp_edits_in_force(e.column2, e.effective, e.deleted, e.modifier, e.rationale,
-													  o.c2, on_date) x
-	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = x.rationale
-	 WHERE o.wanted;
-END $$;
+	AS 'MODULE_PATHNAME', 'cpt_ptp_lookup' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 1;
 COMMENT ON FUNCTION cpt_rules.ptp(@extschema@.cpt_code, @extschema@.cpt_code, date, text, text) IS
 	'the PTP edit between two codes (either order) in force on a date of service: which is column 1, the modifier indicator (0: no modifier allows the pair, 1: a PTP-associated modifier may), the rationale; no row when none';
 
