@@ -57,6 +57,18 @@ CREATE TABLE cpt_rules.ptp_edit_loaded (
 		AND cardinality(rationale) = cardinality(column2)),
 	CONSTRAINT ptp_edit_loaded_modifier CHECK (modifier <@ '{0,1,9}'::smallint[])
 );
+-- lz4 where the server has it: compressing the arrays takes most of the
+-- time of storing them with pglz.
+DO $$
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_settings
+				WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+		ALTER TABLE cpt_rules.ptp_edit_loaded
+			ALTER COLUMN column2 SET COMPRESSION lz4, ALTER COLUMN effective SET COMPRESSION lz4,
+			ALTER COLUMN deleted SET COMPRESSION lz4, ALTER COLUMN modifier SET COMPRESSION lz4,
+			ALTER COLUMN pre_1996 SET COMPRESSION lz4, ALTER COLUMN rationale SET COMPRESSION lz4;
+	END IF;
+END $$;
 COMMENT ON TABLE cpt_rules.ptp_edit_loaded IS
 	'CMS PTP edits as loaded, one row per quarter and column 1 code, the edits as parallel arrays sorted by column 2; see the view cpt_rules.ptp_edit';
 
