@@ -24,7 +24,8 @@ SELECT count(*) FROM ptp('0001A', 'G0008', '2022-01-01');
 SELECT column1, column2, modifier_indicator, deleted FROM ptp('0030U', '0001U', '2026-08-01');
 SELECT column1, column2, pre_1996, effective, deleted, modifier_indicator FROM ptp_edit
  WHERE column1 = '0001M' ORDER BY column2;
--- the storage: four-byte codes, a two-byte quarter and rationale
+-- the storage: one row per quarter and column 1 code, the edits' fields as
+-- parallel arrays
 SELECT attname, atttypid::regtype, attlen FROM pg_attribute
  WHERE attrelid = 'cpt_rules.ptp_edit_loaded'::regclass AND attnum > 0 ORDER BY attnum;
 
@@ -104,6 +105,74 @@ SELECT * FROM refresh_ptp_edits('junk', 'practitioner', '2027-01-01');
 SELECT * FROM refresh_ptp_edits('ptp_in', 'practitioner', '2027-01-15');
 SELECT * FROM refresh_ptp_edits('ptp_in', 'practitioner', '2027-01-01', program => 'tricare');
 SELECT cms_yyyymmdd(s) FROM unnest('{20240229,20230229,2023-01-01, 20230101 ,00000101,20231301}'::text[]) s;
+
+-- The packed storage: CMS's duplicate pairs kept in file order after the
+-- sort by column 2, a column 1 code whose edits span two parts, an edit in
+-- each order of a pair (Medicaid's layout, its DME setting)
+CREATE TEMP TABLE pk (LIKE cpt_rules.cms_ptp_file_medicaid);
+INSERT INTO pk (column1) VALUES ('CPT only copyright 2025 American Medical Association.  All rights reserved.');
+INSERT INTO pk VALUES ('11000', '97597', '20200101', '*', '1', 'Mutually exclusive procedures'),
+	('11000', '11102', '20190101', '20210101', '0', 'Standards of medical/surgical practice'),
+	('11001', '11000', '20190101', '*', '1', NULL),
+	('11000', '97597', '20180101', '20200101', '0', 'Mutually exclusive procedures');
+INSERT INTO pk (column1) VALUES ('CPT only copyright 2025 American Medical Association.  All rights reserved.');
+INSERT INTO pk VALUES ('11000', '11010', '20190101', '20190101', '9', ''),
+	('11000', '97597', '20210101', '*', '0', 'Misuse of Column Two code with Column One code'),
+	('11000', '11001', '20190101', '*', '1', ' Mutually exclusive procedures ');
+SELECT parts, edits, modifier_0, modifier_1, modifier_9
+  FROM refresh_ptp_edits('pk', 'dme', '2026-07-01', program => 'medicaid');
+SELECT e.column1, e.column2, e.effective, e.deleted, e.modifier, e.pre_1996, e.rationale
+  FROM cpt_rules.ptp_edit_loaded e JOIN ptp_quarter q ON q.id = e.quarter
+ WHERE q.program = 'medicaid' AND q.setting = 'dme' ORDER BY e.column1;
+SELECT count(*) FROM ptp_edit WHERE program = 'medicaid' AND setting = 'dme';
+-- the duplicate pair's edits by date: each in force in its own period
+SELECT d, p.column1, p.column2, p.modifier_indicator, p.effective, p.deleted, p.rationale
+  FROM unnest('{2019-06-01,2020-06-01,2022-01-01}'::date[]) d
+  LEFT JOIN LATERAL ptp('97597', '11000', d, 'dme', 'medicaid') p ON true ORDER BY d, p.effective;
+-- both orders of a pair find the edits of both rows
+SELECT column1, column2, modifier_indicator, rationale FROM ptp('11000', '11001', '2026-08-01', 'dme', 'medicaid') ORDER BY 1;
+SELECT column1, column2, modifier_indicator, rationale FROM ptp('11001', '11000', '2026-08-01', 'dme', 'medicaid') ORDER BY 1;
+SELECT count(*) FROM ptp('11000', '11010', '2019-01-01', 'dme', 'medicaid');
+SELECT count(*) FROM ptp('11000', '11000', '2026-08-01', 'dme', 'medicaid');
+-- loaded again: replaced, not added to
+DELETE FROM pk WHERE column1 = '11001';
+SELECT parts, edits, previous_quarter, previous_edits
+  FROM refresh_ptp_edits('pk', 'dme', '2026-07-01', program => 'medicaid');
+SELECT count(*) AS rows, sum(cardinality(e.column2)) AS edits
+  FROM cpt_rules.ptp_edit_loaded e JOIN ptp_quarter q ON q.id = e.quarter
+ WHERE q.program = 'medicaid' AND q.setting = 'dme';
+SELECT count(*) FROM ptp('11000', '11001', '2026-08-01', 'dme', 'medicaid');
+SELECT drop_ptp_quarter('medicaid', 'dme', '2026-07-01');
+SELECT count(*) FROM cpt_rules.ptp_edit_loaded e WHERE NOT EXISTS (SELECT FROM ptp_quarter q WHERE q.id = e.quarter);
+-- a bad record in the last part after 12,000 good ones; then more than
+-- 100 bad records: the first 100 named, the rest counted
+CREATE TEMP VIEW pk_gen AS
+SELECT p, g, CASE WHEN g = 0 THEN 'CPT only copyright 2025 American Medical Association.  All rights reserved.'
+				  ELSE lpad((10000 + g % 997)::text, 5, '0') END AS c1,
+	   CASE WHEN g > 0 THEN lpad((30000 + p * 3000 + g)::text, 5, '0') END AS c2
+  FROM generate_series(1, 4) p, generate_series(0, 3000) g;
+TRUNCATE pk;
+INSERT INTO pk
+SELECT c1, c2, CASE WHEN g > 0 THEN '20200101' END, CASE WHEN g > 0 THEN '*' END,
+	   CASE WHEN g = 3000 AND p = 4 THEN '7' WHEN g > 0 THEN '1' END, NULL
+  FROM pk_gen ORDER BY p, g;
+SELECT * FROM refresh_ptp_edits('pk', 'dme', '2026-07-01', program => 'medicaid');
+TRUNCATE pk;
+INSERT INTO pk
+SELECT c1, c2, CASE WHEN g > 0 AND c2 LIKE '%7' THEN '2020-01-01' WHEN g > 0 THEN '20200101' END,
+	   CASE WHEN g > 0 THEN '*' END, CASE WHEN g > 0 THEN '1' END, NULL
+  FROM pk_gen ORDER BY p, g;
+DO $$
+DECLARE
+	v_detail text;
+BEGIN
+	PERFORM cpt_rules.refresh_ptp_edits('pk', 'dme', '2026-07-01', program => 'medicaid');
+EXCEPTION WHEN bad_copy_file_format THEN
+	GET STACKED DIAGNOSTICS v_detail = PG_EXCEPTION_DETAIL;
+	RAISE NOTICE '% lines; first: %; 100th: %; last: %', array_length(string_to_array(v_detail, E'\n'), 1),
+		split_part(v_detail, E'\n', 1), split_part(v_detail, E'\n', 100), split_part(v_detail, E'\n', 101);
+END $$;
+SELECT count(*) FROM ptp_quarter WHERE program = 'medicaid' AND setting = 'dme';
 
 -- clean up, so that later tests and dumps see none
 SELECT drop_ptp_quarter(program, setting, effective) FROM ptp_quarter ORDER BY id;

@@ -14,18 +14,15 @@
 #include "parser/scansup.h"
 #include "utils/datetime.h"
 
+#include "cms_file.h"
+
 /*
- * cpt_rules.cms_yyyymmdd(text): the date of eight digits YYYYMMDD (blanks
- * around them allowed), or NULL for anything else, a 30 February included;
- * never an error, so that a refresh can name every bad record.
+ * A date of eight digits YYYYMMDD (blanks around them allowed) into
+ * *result; false for anything else, a 30 February included.
  */
-PG_FUNCTION_INFO_V1(cpt_cms_yyyymmdd);
-Datum
-cpt_cms_yyyymmdd(PG_FUNCTION_ARGS)
+bool
+cms_yyyymmdd_parse(const char *s, int len, DateADT *result)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	const char *s = VARDATA_ANY(t);
-	int			len = VARSIZE_ANY_EXHDR(t);
 	int			start = 0;
 	int			end = len;
 	int			v[8];
@@ -38,11 +35,11 @@ cpt_cms_yyyymmdd(PG_FUNCTION_ARGS)
 	while (end > start && scanner_isspace(s[end - 1]))
 		end--;
 	if (end - start != 8)
-		PG_RETURN_NULL();
+		return false;
 	for (int i = 0; i < 8; i++)
 	{
 		if (s[start + i] < '0' || s[start + i] > '9')
-			PG_RETURN_NULL();
+			return false;
 		v[i] = s[start + i] - '0';
 	}
 	year = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
@@ -50,6 +47,23 @@ cpt_cms_yyyymmdd(PG_FUNCTION_ARGS)
 	day = v[6] * 10 + v[7];
 	if (year < 1 || month < 1 || month > 12 || day < 1 ||
 		day > day_tab[isleap(year)][month - 1])
+		return false;
+	*result = date2j(year, month, day) - POSTGRES_EPOCH_JDATE;
+	return true;
+}
+
+/*
+ * cpt_rules.cms_yyyymmdd(text): the date, or NULL; never an error, so that
+ * a refresh can name every bad record.
+ */
+PG_FUNCTION_INFO_V1(cpt_cms_yyyymmdd);
+Datum
+cpt_cms_yyyymmdd(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	DateADT		d;
+
+	if (!cms_yyyymmdd_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &d))
 		PG_RETURN_NULL();
-	PG_RETURN_DATEADT(date2j(year, month, day) - POSTGRES_EPOCH_JDATE);
+	PG_RETURN_DATEADT(d);
 }

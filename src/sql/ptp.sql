@@ -27,6 +27,18 @@ BEGIN
 	END IF;
 END $$;
 
+-- refresh_ptp_edits()'s work on the records, in C: one scan of the
+-- staging table checks every record, then (with none bad and no shrink
+-- refused) the new rationale labels are added, the quarter's earlier edits
+-- deleted and the edits stored packed; the parts, the edits and how many of
+-- each modifier indicator returned.
+CREATE OR REPLACE FUNCTION cpt_rules.ptp_load(staging regclass, medicare_layout boolean, quarter smallint,
+		program text, setting text, previous_effective date, previous_edits integer, allow_shrink boolean,
+		OUT parts bigint, OUT edits bigint, OUT modifier_0 bigint, OUT modifier_1 bigint, OUT modifier_9 bigint)
+	AS 'MODULE_PATHNAME', 'cpt_ptp_load' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION cpt_rules.ptp_load(regclass, boolean, smallint, text, text, date, integer, boolean) IS
+	'the records of refresh_ptp_edits(): checked, and stored for the quarter; called by it (it checks the privileges it needs)';
+
 -- Load one quarter's PTP files (all four parts \copy'd into one staging
 -- table, header lines and all) for a program and setting.
 CREATE OR REPLACE FUNCTION cpt_rules.refresh_ptp_edits(staging regclass, setting text, effective date,
@@ -39,18 +51,10 @@ AS $$
 DECLARE
 	v_medicare_layout boolean;
 	v_layout_ok boolean;
-	v_header text;
-	v_copyright text;
-	v_problem text;
-	v_parts bigint;
-	v_data bigint;
-	v_nbad bigint;
-	v_bad_tids tid[];
-	v_bad text[];
-	v_where text[];
 	v_prev record;
 	v_id smallint;
-	v_pre text;
+	v_new boolean;
+	v_load record;
 BEGIN
 	IF staging IS NULL OR setting IS NULL OR effective IS NULL OR program IS NULL THEN
 		RAISE EXCEPTION 'arguments "staging", "setting", "effective" and "program" must not be NULL'
@@ -77,158 +81,56 @@ BEGIN
 				  HINT = format('Create it as CREATE TEMP TABLE ... (LIKE cpt_rules.%s) and \copy each part into it with (FORMAT csv, DELIMITER E''\t'', ENCODING ''LATIN1'').',
 								CASE program WHEN 'medicare' THEN 'cms_ptp_file' ELSE 'cms_ptp_file_medicaid' END);
 	END IF;
-	v_pre := CASE WHEN v_medicare_layout THEN 's.pre_1996' ELSE 'NULL::text' END;
 
 	-- one refresh of the PTP tables at a time
 	LOCK TABLE cpt_rules.ptp_edit_loaded IN SHARE ROW EXCLUSIVE MODE;
-
-	-- Each part begins with CMS's six header lines: the copyright line, the
-	-- title, and the column headings wrapped over four lines.
-	v_copyright := 's.column1 LIKE ''CPT only copyright%''';
-	v_header := format('((s.column1 LIKE ''C%%'' AND (%s OR s.column1 IN (''Column1/Column2 Edits'', ''Column 1''))) OR (s.column1 IS NULL AND s.column2 IS NULL))',
-					   v_copyright);
-	v_problem := format($p$CASE
-		WHEN %1$s THEN NULL
-		WHEN @extschema@.cpt_code_or_null(s.column1) IS NULL
-			THEN format('column 1 code %%s is not a valid code', coalesce(quote_literal(s.column1), 'NULL'))
-		WHEN @extschema@.cpt_code_or_null(s.column2) IS NULL
-			THEN format('column 2 code %%s is not a valid code', coalesce(quote_literal(s.column2), 'NULL'))
-		WHEN coalesce(btrim(%2$s), '') NOT IN ('', '*')
-			THEN format('pre-1996 flag %%s is not * or empty', quote_literal(%2$s))
-		WHEN cpt_rules.cms_yyyymmdd(s.effective) IS NULL
-			THEN format('effective date %%s is not a date YYYYMMDD', coalesce(quote_literal(s.effective), 'NULL'))
-		WHEN coalesce(btrim(s.deleted), '') <> '*' AND cpt_rules.cms_yyyymmdd(s.deleted) IS NULL
-			THEN format('deletion date %%s is neither a date YYYYMMDD nor *', coalesce(quote_literal(s.deleted), 'NULL'))
-		WHEN btrim(s.deleted) <> '*' AND cpt_rules.cms_yyyymmdd(s.deleted) < cpt_rules.cms_yyyymmdd(s.effective)
-			THEN format('deletion date %%s is before effective date %%s', btrim(s.deleted), btrim(s.effective))
-		WHEN coalesce(btrim(s.modifier), '') NOT IN ('0', '1', '9')
-			THEN format('modifier indicator %%s is not 0, 1 or 9', coalesce(quote_literal(s.modifier), 'NULL'))
-	END$p$, v_header, v_pre);
-
-	-- Every record checked before anything changes; file positions worked
-	-- out only for the bad ones.
-	EXECUTE format('SELECT count(*) FILTER (WHERE %1$s), count(*) FILTER (WHERE NOT %2$s),
-						   count(*) FILTER (WHERE p.problem IS NOT NULL),
-						   (array_agg(p.tid ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100],
-						   (array_agg(p.problem ORDER BY p.tid) FILTER (WHERE p.problem IS NOT NULL))[1:100]
-					  FROM (SELECT s.ctid AS tid, s.column1, s.column2, %3$s AS problem FROM %4$s s OFFSET 0) p',
-				   replace(v_copyright, 's.', 'p.'), replace(v_header, 's.', 'p.'), v_problem, staging)
-	  INTO v_parts, v_data, v_nbad, v_bad_tids, v_bad;
-	IF v_parts = 0 THEN
-		RAISE EXCEPTION 'no copyright line in %: CMS''s PTP files begin each part with one', staging
-			USING ERRCODE = 'bad_copy_file_format',
-				  HINT = 'Load each part as CMS ships it: \copy staging FROM ''ccipra-v322r0-f1.TXT'' WITH (FORMAT csv, DELIMITER E''\t'', ENCODING ''LATIN1'')';
-	END IF;
-	IF v_nbad > 0 THEN
-		EXECUTE format('SELECT array_agg(format(''part %%s, line %%s'', n.part, n.line) ORDER BY n.tid)
-						  FROM (SELECT x.tid, x.part,
-									   x.rn - max(CASE WHEN x.cp THEN x.rn END) OVER (ORDER BY x.tid) + 1 AS line
-								  FROM (SELECT s.ctid AS tid, row_number() OVER w AS rn, %1$s AS cp,
-											   count(*) FILTER (WHERE %1$s) OVER w AS part
-										  FROM %2$s s WINDOW w AS (ORDER BY s.ctid)) x) n
-						 WHERE n.tid = ANY ($1)', v_copyright, staging)
-		  INTO v_where USING v_bad_tids;
-		RAISE EXCEPTION 'CMS PTP file has % bad record(s); the PTP tables were not changed', v_nbad
-			USING ERRCODE = 'bad_copy_file_format',
-				  DETAIL = (SELECT string_agg(format('%s: %s', w, b), E'\n' ORDER BY o)
-							  FROM unnest(v_where, v_bad) WITH ORDINALITY u(w, b, o))
-						   || CASE WHEN v_nbad > 100 THEN format(E'\n... and %s more', v_nbad - 100) ELSE '' END,
-				  HINT = 'Lines are counted from 1 in each part as its file has them, the six header lines included; parts in the order they were loaded.';
-	END IF;
 
 	-- The quarter this one follows (or replaces, loaded again).
 	SELECT q.id, q.effective, q.edits INTO v_prev FROM cpt_rules.ptp_quarter q
 	 WHERE q.program = refresh_ptp_edits.program AND q.setting = refresh_ptp_edits.setting
 	   AND q.effective <= refresh_ptp_edits.effective
 	 ORDER BY q.effective DESC LIMIT 1;
-	IF v_prev.edits IS NOT NULL AND v_data < v_prev.edits / 2 AND NOT allow_shrink THEN
-		RAISE EXCEPTION 'the files list % edit(s), against % in the % % quarter of %', v_data, v_prev.edits,
-			program, setting, v_prev.effective
-			USING ERRCODE = 'invalid_parameter_value',
-				  DETAIL = 'A part left out or cut short would drop most of the edits.',
-				  HINT = 'Load all four parts, or pass allow_shrink => true if that is intended.';
-	END IF;
-
 	SELECT q.id INTO v_id FROM cpt_rules.ptp_quarter q
 	 WHERE q.program = refresh_ptp_edits.program AND q.setting = refresh_ptp_edits.setting
 	   AND q.effective = refresh_ptp_edits.effective;
-	IF FOUND THEN
-		DELETE FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
-		UPDATE cpt_rules.ptp_quarter q SET edits = v_data, loaded_by = current_user, loaded_at = now()
-		 WHERE q.id = v_id;
-	ELSE
+	v_new := NOT FOUND;
+	IF v_new THEN
 		SELECT coalesce(max(q.id), 0) + 1 INTO v_id FROM cpt_rules.ptp_quarter q;
-		INSERT INTO cpt_rules.ptp_quarter (id, program, setting, effective, edits)
-		VALUES (v_id, refresh_ptp_edits.program, refresh_ptp_edits.setting, refresh_ptp_edits.effective, v_data);
 	END IF;
 
-	EXECUTE format('INSERT INTO cpt_rules.ptp_rationale (id, rationale)
-					SELECT (SELECT coalesce(max(r.id), 0) FROM cpt_rules.ptp_rationale r) + row_number() OVER (ORDER BY n.rationale), n.rationale
-					  FROM (SELECT btrim(s.rationale) COLLATE "C" AS rationale FROM %1$s s
-							 WHERE NOT %2$s AND btrim(s.rationale) <> '''' GROUP BY 1) n
-					 WHERE NOT EXISTS (SELECT 1 FROM cpt_rules.ptp_rationale r WHERE r.rationale = n.rationale)',
-				   staging, v_header);
-	EXECUTE format('INSERT INTO cpt_rules.ptp_edit_loaded
-						(quarter, column1, column2, effective, deleted, modifier, pre_1996, rationale)
-					SELECT $1, @extschema@.cpt_code_or_null(s.column1), @extschema@.cpt_code_or_null(s.column2),
-						   cpt_rules.cms_yyyymmdd(s.effective),
-						   CASE WHEN btrim(s.deleted) = ''*'' THEN NULL ELSE cpt_rules.cms_yyyymmdd(s.deleted) END,
-						   btrim(s.modifier)::smallint, coalesce(btrim(%3$s) = ''*'', false), r.id
-					  FROM %1$s s LEFT JOIN cpt_rules.ptp_rationale r ON r.rationale = btrim(s.rationale)
-					 WHERE NOT %2$s
-					 -- in the index''s order: its pages filled as a fresh build fills them
-					 ORDER BY 2, 3', staging, v_header, v_pre)
-	  USING v_id;
+	-- Every record checked (each part under CMS's six header lines), a
+	-- shrink refused, then the rationale labels added and the edits stored,
+	-- the quarter's earlier ones replaced.
+	v_load := cpt_rules.ptp_load(staging, v_medicare_layout, v_id, program, setting, v_prev.effective, v_prev.edits, allow_shrink);
 
-	RAISE NOTICE '% % PTP edits in force from %: % edits in % part(s)%', program, setting, effective, v_data, v_parts,
+	IF v_new THEN
+		INSERT INTO cpt_rules.ptp_quarter (id, program, setting, effective, edits)
+		VALUES (v_id, refresh_ptp_edits.program, refresh_ptp_edits.setting, refresh_ptp_edits.effective, v_load.edits);
+	ELSE
+		UPDATE cpt_rules.ptp_quarter q SET edits = v_load.edits, loaded_by = current_user, loaded_at = now()
+		 WHERE q.id = v_id;
+	END IF;
+
+	RAISE NOTICE '% % PTP edits in force from %: % edits in % part(s)%', program, setting, effective,
+		v_load.edits, v_load.parts,
 		CASE WHEN v_prev.effective IS NULL THEN ''
 			 ELSE format('; the quarter of %s had %s', v_prev.effective, v_prev.edits) END;
 	RETURN QUERY
-	SELECT refresh_ptp_edits.effective, v_parts, count(*), count(*) FILTER (WHERE e.modifier = 0),
-		   count(*) FILTER (WHERE e.modifier = 1), count(*) FILTER (WHERE e.modifier = 9),
-		   v_prev.effective, v_prev.edits::bigint
-	  FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
+	SELECT refresh_ptp_edits.effective, v_load.parts, v_load.edits, v_load.modifier_0, v_load.modifier_1,
+		   v_load.modifier_9, v_prev.effective, v_prev.edits::bigint;
 END $$;
 COMMENT ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) IS
 	'load one quarter''s CMS PTP edits for a program (medicare, medicaid) and setting from a staging table holding the four parts as CMS ships them; every record checked first; a quarter loaded again is replaced';
 REVOKE ALL ON FUNCTION cpt_rules.refresh_ptp_edits(regclass, text, date, text, boolean) FROM PUBLIC;
 
 -- The edit between two codes, in either order, in force on a date of service:
--- the quarter of the date found first, then two probes of the pair index.
+-- the row of each code in the quarter of the date probed by the key, its
+-- column 2 codes searched for the other.
 CREATE OR REPLACE FUNCTION cpt_rules.ptp(code_a @extschema@.cpt_code, code_b @extschema@.cpt_code, on_date date,
 		setting text DEFAULT 'practitioner', program text DEFAULT 'medicare')
 	RETURNS TABLE (column1 @extschema@.cpt_code, column2 @extschema@.cpt_code, modifier_indicator smallint,
 				   rationale text, effective date, deleted date, quarter date)
-	LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-	SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-	v_id smallint;
-	v_quarter date;
-BEGIN
-	-- the latest quarter in force on the date, or the first one (its files hold the history)
-	SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
-	 WHERE q.program = ptp.program AND q.setting = ptp.setting AND q.effective <= on_date
-	 ORDER BY q.effective DESC LIMIT 1;
-	IF v_id IS NULL THEN
-		SELECT q.id, q.effective INTO v_id, v_quarter FROM cpt_rules.ptp_quarter q
-		 WHERE q.program = ptp.program AND q.setting = ptp.setting
-		 ORDER BY q.effective LIMIT 1;
-	END IF;
-	RETURN QUERY
-	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, v_quarter
-	  FROM cpt_rules.ptp_edit_loaded e
-	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
-	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_a AND e.column2 OPERATOR(@extschema@.=) code_b
-	   AND e.modifier <> 9 AND e.effective <= on_date AND (e.deleted IS NULL OR e.deleted > on_date)
-	UNION ALL
-	SELECT e.column1, e.column2, e.modifier, r.rationale, e.effective, e.deleted, v_quarter
-	  FROM cpt_rules.ptp_edit_loaded e
-	  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
-	 WHERE e.quarter = v_id AND e.column1 OPERATOR(@extschema@.=) code_b AND e.column2 OPERATOR(@extschema@.=) code_a
-	   AND code_a OPERATOR(@extschema@.<>) code_b
-	   AND e.modifier <> 9 AND e.effective <= on_date AND (e.deleted IS NULL OR e.deleted > on_date);
-END $$;
+	AS 'MODULE_PATHNAME', 'cpt_ptp_lookup' LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 1;
 COMMENT ON FUNCTION cpt_rules.ptp(@extschema@.cpt_code, @extschema@.cpt_code, date, text, text) IS
 	'the PTP edit between two codes (either order) in force on a date of service: which is column 1, the modifier indicator (0: no modifier allows the pair, 1: a PTP-associated modifier may), the rationale; no row when none';
 
@@ -246,13 +148,12 @@ BEGIN
 	DELETE FROM cpt_rules.ptp_quarter q
 	 WHERE q.program = drop_ptp_quarter.program AND q.setting = drop_ptp_quarter.setting
 	   AND q.effective = drop_ptp_quarter.effective
-	RETURNING q.id INTO v_id;
+	RETURNING q.id, q.edits INTO v_id, v_n;
 	IF v_id IS NULL THEN
 		RAISE NOTICE 'no % % PTP quarter of % is loaded, skipping', program, setting, effective;
 		RETURN 0;
 	END IF;
 	DELETE FROM cpt_rules.ptp_edit_loaded e WHERE e.quarter = v_id;
-	GET DIAGNOSTICS v_n = ROW_COUNT;
 	RETURN v_n;
 END $$;
 COMMENT ON FUNCTION cpt_rules.drop_ptp_quarter(text, text, date) IS
@@ -368,12 +269,14 @@ BEGIN
 		), codes AS MATERIALIZED (
 			SELECT DISTINCT g.quarter__ AS quarter, c.code FROM g, unnest(g.codes__) c(code)
 		), edits AS MATERIALIZED (
-			SELECT e.quarter, e.column1, e.column2, e.effective, e.deleted, e.modifier, r.rationale
+			SELECT e.quarter, e.column1, u.column2, u.effective, u.deleted, u.modifier, r.rationale
 			  FROM cpt_rules.ptp_edit_loaded e
-			  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = e.rationale
-			 WHERE e.modifier <> 9
+			 CROSS JOIN LATERAL unnest(e.column2, e.effective, e.deleted, e.modifier, e.rationale)
+					 u(column2, effective, deleted, modifier, rationale)
+			  LEFT JOIN cpt_rules.ptp_rationale r ON r.id = u.rationale
+			 WHERE u.modifier <> 9
 			   AND (e.quarter, e.column1) IN (SELECT c.quarter, c.code FROM codes c)
-			   AND (e.quarter, e.column2) IN (SELECT c.quarter, c.code FROM codes c)
+			   AND (e.quarter, u.column2) IN (SELECT c.quarter, c.code FROM codes c)
 		)
 		SELECT jsonb_build_object(%7$s), pr.day__, e.column1, e.column2, e.modifier, e.rationale,
 			   e.modifier = 1 AND bp.mods IS NOT NULL, bp.mods, pr.a_tab__, pr.a_tid__, pr.b_tab__, pr.b_tid__

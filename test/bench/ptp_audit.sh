@@ -53,8 +53,8 @@ SQL
 rm -f "$PGTMP"/ccipra-f*.txt
 q -c "VACUUM ANALYZE cpt_rules.ptp_edit_loaded"
 printf "made and loaded in %.0f s: %s edits, %s between the claims' codes\n" "$(echo "$(now) - $t0" | bc)" \
-	"$(q -c "SELECT count(*) FROM cpt_rules.ptp_edit_loaded")" \
-	"$(q -c "SELECT count(*) FROM cpt_rules.ptp_edit_loaded WHERE column1::text = ANY ('$CODES') AND column2::text = ANY ('$CODES')")"
+	"$(q -c "SELECT count(*) FROM cpt_rules.ptp_edit")" \
+	"$(q -c "SELECT count(*) FROM cpt_rules.ptp_edit WHERE column1::text = ANY ('$CODES') AND column2::text = ANY ('$CODES')")"
 
 echo "== $LINES claim lines, text codes"
 t0=$(now)
@@ -86,8 +86,8 @@ AUDIT="SELECT count(*) FROM cpt_rules.ptp_violations('medical_claim', 'hcpcs_cod
 	'claim_line_start_date', modifiers => '{hcpcs_modifier_1,hcpcs_modifier_2,hcpcs_modifier_3,hcpcs_modifier_4,hcpcs_modifier_5}')"
 # the same pairs found by joining the self-join to the edits, to check the count
 CHECK="SELECT count(*) $PAIRS
-	  JOIN cpt_rules.ptp_edit_loaded e ON e.column1 = cpt_code_or_null(a.hcpcs_code) AND e.column2 = cpt_code_or_null(b.hcpcs_code)
-	 WHERE e.modifier <> 9 AND e.effective <= a.claim_line_start_date
+	  JOIN cpt_rules.ptp_edit e ON e.column1 = cpt_code_or_null(a.hcpcs_code) AND e.column2 = cpt_code_or_null(b.hcpcs_code)
+	 WHERE e.modifier_indicator <> 9 AND e.effective <= a.claim_line_start_date
 	   AND (e.deleted IS NULL OR e.deleted > a.claim_line_start_date)"
 audit_count=$(q -c "$AUDIT"); check_count=$(q -c "$CHECK"); pairs=$(q -c "$PLAIN")
 [ "$audit_count" = "$check_count" ] || { echo "the audit found $audit_count pairs, the check $check_count" >&2; exit 1; }
