@@ -8,6 +8,7 @@ OBJS = \
 	src/rules_funcs.o \
 	src/cms_file.o \
 	src/ptp_load.o \
+	src/ptp_lookup.o \
 	src/ptp_modifiers.o \
 	src/rules_selectivity.o \
 	src/rule_binding.o \
