@@ -272,7 +272,19 @@ INSERT INTO swept_by_day SELECT g, g, date '2026-07-06' + g % 2, '27447', 1 FROM
 INSERT INTO swept_by_day SELECT 1000 + g, 1000 + g, date '2026-07-06' + g % 2, '27447', 1 FROM generate_series(1, 200) g
 UNION ALL SELECT 3, 151, '2026-07-07', '27447', 1;
 SELECT tableoid::regclass, count(*) FROM swept_by_day GROUP BY 1 ORDER BY 1;
-DROP TABLE swept, swept_parted, swept_by_day;
+-- two MUE rules on one table, grouped differently: each sweeps for itself
+-- (the first to fire groups by practitioner, the second only by patient)
+CREATE TABLE swept_two (claim_id int, patient int, npi text, dos date, code cpt_code, units int);
+CREATE INDEX ON swept_two (patient, npi, dos);
+SELECT cpt_rules.enforce_mue_rule('swept_two', 'code', 'units', '{patient,npi}', 'dos',
+	constraint_name => 'a_by_practitioner');
+SELECT cpt_rules.enforce_mue_rule('swept_two', 'code', 'units', '{patient}', 'dos',
+	constraint_name => 'b_by_patient');
+INSERT INTO swept_two SELECT g, 6000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g
+UNION ALL SELECT 1, 6050, 'B', '2026-07-06', '27447', 1;
+INSERT INTO swept_two SELECT g, 6000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g;
+SELECT count(*) FROM swept_two;
+DROP TABLE swept, swept_parted, swept_by_day, swept_two;
 DROP VIEW mue_locks;
 SELECT cpt_rules.drop_mue_rule('bulk');
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bulk'::regclass;

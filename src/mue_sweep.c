@@ -59,7 +59,8 @@
 
 typedef struct SweepStateKey
 {
-	Oid			rootid;			/* the rule */
+	Oid			rootid;			/* the rule: the table it was attached to */
+	NameData	rulename;		/* and its name (a table may have several) */
 	Oid			relid;			/* a relation it reads */
 } SweepStateKey;
 
@@ -124,7 +125,9 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 	SweepState *s;
 	bool		found;
 
-	if (last_state != NULL && last_state->key.rootid == info->rootid && last_state->key.relid == relid)
+	if (last_state != NULL && last_state->key.rootid == info->rootid &&
+		last_state->key.relid == relid &&
+		strcmp(NameStr(last_state->key.rulename), NameStr(info->rulename)) == 0)
 		return last_state;
 	if (sweep_states == NULL)
 	{
@@ -140,6 +143,7 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 	}
 	memset(&key, 0, sizeof(key));
 	key.rootid = info->rootid;
+	namestrcpy(&key.rulename, NameStr(info->rulename));
 	key.relid = relid;
 	s = hash_search(sweep_states, &key, action, &found);
 	if (s != NULL && !found)
