@@ -174,6 +174,20 @@ EXCEPTION WHEN bad_copy_file_format THEN
 END $$;
 SELECT count(*) FROM ptp_quarter WHERE program = 'medicaid' AND setting = 'dme';
 
+-- a staging table under row security is refused, not read whole past its
+-- policies (ptp_load, which refresh_ptp_edits calls, may be called by anyone)
+CREATE ROLE ptp_rls_user;
+CREATE TABLE ptp_rls (LIKE cpt_rules.cms_ptp_file);
+INSERT INTO ptp_rls SELECT * FROM pk LIMIT 10;
+ALTER TABLE ptp_rls OWNER TO ptp_rls_user;
+ALTER TABLE ptp_rls ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY none_visible ON ptp_rls USING (false);
+SET ROLE ptp_rls_user;
+SELECT * FROM cpt_rules.ptp_load('ptp_rls', true, 99::smallint, 'medicare', 'practitioner', NULL, NULL, false);
+RESET ROLE;
+DROP TABLE ptp_rls;
+DROP ROLE ptp_rls_user;
+
 -- clean up, so that later tests and dumps see none
 SELECT drop_ptp_quarter(program, setting, effective) FROM ptp_quarter ORDER BY id;
 DELETE FROM ptp_rationale;

@@ -36,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
@@ -466,6 +467,12 @@ cpt_ptp_load(PG_FUNCTION_ARGS)
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
+	/* the scan below reads every row: it must be every row the user may see */
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("staging table %s has row-level security for this user", ptp_regclass_text(relid)),
+				 errhint("Copy the files into a table without row security policies, as CREATE TEMP TABLE ... (LIKE cpt_rules.cms_ptp_file).")));
 
 	/* the columns of cms_ptp_file or cms_ptp_file_medicaid, as checked */
 	{
