@@ -172,8 +172,8 @@ scan_group(RuleInfo *info, Relation trel, int t, const Datum *values,
 	return scan_group_on(info, trel, t, values, isnull, NULL, snapshot, visit, arg);
 }
 
-static bool
-line_is_ours(TupleTableSlot *slot)
+bool
+group_line_is_ours(TupleTableSlot *slot)
 {
 	bool		isnull;
 	TransactionId xmin;
@@ -268,7 +268,7 @@ find_line_visit(void *arg, Relation trel, int t, TupleTableSlot *slot,
 	line_code_date(rule_target(fp->info, t), slot, &code, &code_isnull, &date, &date_isnull);
 	if (code_isnull || !fp->test(fp->test_arg, code, date, date_isnull))
 		return VISIT_CONTINUE;
-	if (line_is_ours(slot) || lock_line(fp->info, trel, &slot->tts_tid, snapshot))
+	if (group_line_is_ours(slot) || lock_line(fp->info, trel, &slot->tts_tid, snapshot))
 		return VISIT_STOP;
 	return VISIT_RESTART;
 }
@@ -482,7 +482,7 @@ collect_visit(void *arg, Relation trel, int t, TupleTableSlot *slot, Snapshot sn
 				   &l->dates[n], &l->date_isnull[n]);
 	l->target[n] = t;
 	l->tids[n] = slot->tts_tid;
-	l->ours[n] = line_is_ours(slot);
+	l->ours[n] = group_line_is_ours(slot);
 	l->nlines++;
 	return VISIT_CONTINUE;
 }

@@ -50,6 +50,9 @@ extern ProbeResult group_check_all(RuleInfo *info, Relation rel,
 								   const Datum *values, const bool *isnull,
 								   GroupLines *lines, int *violating);
 
+/* Did this transaction write the line?  (By its raw xmin: COPY FREEZE's lines too.) */
+extern bool group_line_is_ours(TupleTableSlot *slot);
+
 /* A line of the group, in its relation's column numbering (target). */
 typedef void (*GroupLineReader) (void *arg, const ProbeTarget *target, TupleTableSlot *slot);
 

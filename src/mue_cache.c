@@ -82,26 +82,26 @@ static Oid	mue_table_oids[lengthof(mue_tables)];
 static Oid	mue_read_oids[lengthof(mue_tables)];	/* on Citus, the placements */
 static bool mue_on_every_node = false;
 
+static int
+setting_number_of(const char *name, size_t len)
+{
+	for (int i = 0; i < MUE_SETTINGS; i++)
+		if (strlen(setting_names[i]) == len && memcmp(setting_names[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
 int
 mue_setting_number(const char *setting)
 {
-	for (int i = 0; i < MUE_SETTINGS; i++)
-		if (strcmp(setting_names[i], setting) == 0)
-			return i;
-	return -1;
+	return setting_number_of(setting, strlen(setting));
 }
 
 /* The setting's number for a text value, without a C string of it. */
 static int
 mue_setting_text_number(text *setting)
 {
-	int			len = VARSIZE_ANY_EXHDR(setting);
-
-	for (int i = 0; i < MUE_SETTINGS; i++)
-		if (strlen(setting_names[i]) == (size_t) len &&
-			memcmp(setting_names[i], VARDATA_ANY(setting), len) == 0)
-			return i;
-	return -1;
+	return setting_number_of(VARDATA_ANY(setting), VARSIZE_ANY_EXHDR(setting));
 }
 
 static void

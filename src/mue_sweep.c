@@ -171,20 +171,6 @@ slot_heap_tuple(TupleTableSlot *slot)
 	return NULL;
 }
 
-/* Did this transaction write the line?  (COPY FREEZE's lines too, by their raw xmin.) */
-static bool
-line_is_ours(TupleTableSlot *slot)
-{
-	HeapTuple	tuple = slot_heap_tuple(slot);
-	bool		isnull;
-	Datum		xmin;
-
-	if (tuple != NULL)
-		return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data));
-	xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull);
-	return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
-}
-
 /* Did this transaction write the line under a command before cid? */
 static bool
 line_written_before(TupleTableSlot *slot, CommandId cid)
@@ -369,7 +355,7 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 		(info->options.indicators & (1 << edit.indicator)) == 0)
 		return true;
 	units = slot_getattr(slot, t->units_attno, &units_isnull);
-	ours = line_is_ours(slot);
+	ours = group_line_is_ours(slot);
 
 	if (edit.indicator == 1)
 	{
