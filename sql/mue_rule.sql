@@ -215,8 +215,8 @@ INSERT INTO swept SELECT g, 3000 + g, 'A', '2026-07-06', '27447', 1 FROM generat
 SET CONSTRAINTS ALL IMMEDIATE;
 UPDATE swept SET units = 2 WHERE patient = 3050;
 COMMIT;
--- sums outgrowing maintenance_work_mem: the sweep gives up, judging
--- nothing, and the lines are checked one by one
+-- sums outgrowing maintenance_work_mem: the sweep reads the table again in
+-- parts, each part's keys of the transaction's lines and their sums
 SET maintenance_work_mem = '1MB';
 INSERT INTO swept SELECT g, 10000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 20000) g
 UNION ALL SELECT 1, 29999, 'A', '2026-07-06', '27447', 1;
@@ -284,7 +284,64 @@ INSERT INTO swept_two SELECT g, 6000 + g, 'A', date '2026-07-06', cpt_code '2744
 UNION ALL SELECT 1, 6050, 'B', '2026-07-06', '27447', 1;
 INSERT INTO swept_two SELECT g, 6000 + g, 'A', date '2026-07-06', cpt_code '27447', 1 FROM generate_series(1, 100) g;
 SELECT count(*) FROM swept_two;
-DROP TABLE swept, swept_parted, swept_by_day, swept_two;
+-- Once a sweep is due, the marker queues no more checks: the lines it
+-- skips are judged by the sweep the first check of the rule makes
+CREATE TABLE skipped (claim_id int, patient int, npi text, dos date, code cpt_code, units int);
+CREATE INDEX ON skipped (patient, npi, dos);
+SELECT cpt_rules.enforce_mue_rule('skipped', 'code', 'units', '{patient,npi}', 'dos');
+SET track_functions = 'all';
+BEGIN;
+INSERT INTO skipped SELECT g, g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT calls < 100 AS few_checks_fired
+  FROM pg_stat_xact_user_functions WHERE funcname = 'mue_rule_trigger';
+COMMIT;
+RESET track_functions;
+-- a skipped line breaking the rule, deferred and IMMEDIATE
+INSERT INTO skipped SELECT g, 10000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g
+UNION ALL SELECT 1, 10, 'A', date '2026-07-06', cpt_code '27447', 1;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO skipped SELECT g, 10000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g
+UNION ALL SELECT 1, 12000, 'A', date '2026-07-06', cpt_code '27447', 1;
+ROLLBACK;
+-- a statement rolled back to a savepoint takes its queued checks with it:
+-- the next statement queues its own before it skips any line
+BEGIN;
+SAVEPOINT s;
+INSERT INTO skipped SELECT g, 10000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO skipped SELECT g, 10000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g
+UNION ALL SELECT 1, 12000, 'A', date '2026-07-06', cpt_code '27447', 1;
+COMMIT;
+-- lines skipped after a sweep, by a later statement, are swept again
+BEGIN;
+INSERT INTO skipped SELECT g, 20000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g;
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
+INSERT INTO skipped SELECT g, 30000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g
+UNION ALL SELECT 1, 20002, 'A', date '2026-07-06', cpt_code '27447', 1;
+COMMIT;
+-- a sweep in a subtransaction rolled back is made again at COMMIT
+BEGIN;
+INSERT INTO skipped SELECT g, 40000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g;
+SAVEPOINT s;
+SET CONSTRAINTS ALL IMMEDIATE;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO skipped VALUES (1, 40001, 'A', '2026-07-07', '27447', 1);
+UPDATE skipped SET dos = '2026-07-06' WHERE patient = 40001 AND dos = '2026-07-07';
+COMMIT;
+-- a plpgsql loop: each INSERT its own statement, with its own checks
+DO $$
+BEGIN
+	FOR i IN 1..400 LOOP
+		INSERT INTO skipped VALUES (i, 50000 + i, 'A', '2026-07-06', '27447', 1);
+	END LOOP;
+	INSERT INTO skipped VALUES (1, 50400, 'A', '2026-07-06', '27447', 1);
+END $$;
+SELECT count(*), count(DISTINCT patient) FROM skipped;
+SELECT count(*) FROM cpt_rules.mue_violations('skipped', 'code', 'units', '{patient,npi}', 'dos');
+DROP TABLE swept, swept_parted, swept_by_day, swept_two, skipped;
 DROP VIEW mue_locks;
 SELECT cpt_rules.drop_mue_rule('bulk');
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bulk'::regclass;

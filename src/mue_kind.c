@@ -124,6 +124,7 @@ line_may_break(int setting, int32 mask, CptCode code, DateADT date,
 /* A marker call, checked on its first row. */
 typedef struct MarkerCall
 {
+	SweepMarker sweep;
 	int			setting;
 	int32		mask;
 	bool		code_is_text;
@@ -153,7 +154,8 @@ marker_call(FunctionCallInfo fcinfo, int role, int stride)
 		rule_marker_columns(&mue_rule_kind, nargs - RULE_NOPTIONS, stride) > 0 &&
 		get_fn_expr_argtype(fcinfo->flinfo, 0) == TEXTOID &&
 		get_fn_expr_argtype(fcinfo->flinfo, 1) == INT4OID &&
-		!PG_ARGISNULL(0) && !PG_ARGISNULL(1) &&
+		get_fn_expr_argtype(fcinfo->flinfo, RULE_OPT_TABLEOID) == OIDOID &&
+		!PG_ARGISNULL(0) && !PG_ARGISNULL(1) && !PG_ARGISNULL(RULE_OPT_TABLEOID) &&
 		rule_code_type_ok(get_fn_expr_argtype(fcinfo->flinfo, RULE_NOPTIONS + RULE_ARG_CODE * stride),
 						  &call->code_is_text) &&
 		getBaseType(get_fn_expr_argtype(fcinfo->flinfo, RULE_NOPTIONS + RULE_ARG_DATE * stride)) == DATEOID &&
@@ -161,8 +163,8 @@ marker_call(FunctionCallInfo fcinfo, int role, int stride)
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s() takes the setting, the indicators, the code, date-of-service and units "
-						"columns and 1 to %d group columns%s", fname, MAX_GROUP_COLUMNS,
+				 errmsg("%s() takes the setting, the indicators, the row's tableoid, the code, "
+						"date-of-service and units columns and 1 to %d group columns%s", fname, MAX_GROUP_COLUMNS,
 						stride == 2 ? ", each column as an OLD, NEW pair" : "")));
 	setting = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	call->setting = mue_setting_number(setting);
@@ -190,8 +192,8 @@ marker_call(FunctionCallInfo fcinfo, int role, int stride)
 
 /* The line of arguments code, date, units (positions): may it break the rule? */
 static bool
-marker_line_matters(FunctionCallInfo fcinfo, const MarkerCall *call, int code_arg,
-					int date_arg, int units_arg)
+marker_line_matters(FunctionCallInfo fcinfo, MarkerCall *call, int code_arg,
+					int date_arg, int units_arg, bool arriving)
 {
 	CptCode		code;
 	MueValue	edit;
@@ -204,19 +206,19 @@ marker_line_matters(FunctionCallInfo fcinfo, const MarkerCall *call, int code_ar
 						PG_ARGISNULL(units_arg) ? (Datum) 0 : PG_GETARG_DATUM(units_arg),
 						PG_ARGISNULL(units_arg), call->units_type, &edit))
 		return false;
-	mue_sweep_queued();
-	return true;
+	return mue_sweep_marker_queues(&call->sweep, fcinfo->flinfo, PG_GETARG_OID(RULE_OPT_TABLEOID),
+								   arriving);
 }
 
 PG_FUNCTION_INFO_V1(mue_rule_arriving);
 Datum
 mue_rule_arriving(PG_FUNCTION_ARGS)
 {
-	const MarkerCall *call = marker_call(fcinfo, RULE_ROLE_ARRIVING, 1);
+	MarkerCall *call = marker_call(fcinfo, RULE_ROLE_ARRIVING, 1);
 
 	PG_RETURN_BOOL(marker_line_matters(fcinfo, call, RULE_NOPTIONS + RULE_ARG_CODE,
 									   RULE_NOPTIONS + RULE_ARG_DATE,
-									   RULE_NOPTIONS + RULE_ARG_UNITS));
+									   RULE_NOPTIONS + RULE_ARG_UNITS, true));
 }
 
 /* A line changed (bitwise, as the add-on rule's marker compares) and may break it now. */
@@ -224,7 +226,7 @@ PG_FUNCTION_INFO_V1(mue_rule_moving);
 Datum
 mue_rule_moving(PG_FUNCTION_ARGS)
 {
-	const MarkerCall *call = marker_call(fcinfo, RULE_ROLE_MOVING, 2);
+	MarkerCall *call = marker_call(fcinfo, RULE_ROLE_MOVING, 2);
 	bool		changed = false;
 
 	for (int i = RULE_NOPTIONS; i < call->nargs && !changed; i += 2)
@@ -239,7 +241,7 @@ mue_rule_moving(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(changed &&
 				   marker_line_matters(fcinfo, call, RULE_NOPTIONS + 2 * RULE_ARG_CODE + 1,
 									   RULE_NOPTIONS + 2 * RULE_ARG_DATE + 1,
-									   RULE_NOPTIONS + 2 * RULE_ARG_UNITS + 1));
+									   RULE_NOPTIONS + 2 * RULE_ARG_UNITS + 1, false));
 }
 
 /* A line leaving its group lowers a sum: nothing to check. */
@@ -402,7 +404,7 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 		bool		swept;
 
 		lock_key(info, group, group_isnull, sum.code, sum.date, true);
-		result = mue_sweep(info, rel, setting, &f, &swept);
+		result = mue_sweep(info, rel, setting, false, &f, &swept);
 		if (result == PROBE_FOUND && f.found)
 			rule_report_group(info, rel, f.group, f.group_isnull, f.code, true, f.date, &f.v);
 		if (swept || result != PROBE_FOUND)
@@ -424,6 +426,30 @@ mue_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot,
 		rule_report_group(info, rel, group, group_isnull, sum.code, true, sum.date, &v);
 	}
 	return PROBE_FOUND;
+}
+
+/*
+ * Before any arriving line's own check: lines its markers skipped are
+ * judged by a sweep, whichever line's check comes first.
+ */
+static ProbeResult
+mue_arrival_judged(RuleInfo *info, Relation rel, TupleTableSlot *slot)
+{
+	if (mue_sweep_owed(info, rel))
+	{
+		MueFinding	f;
+		bool		swept;
+		ProbeResult result;
+
+		lock_key(info, NULL, NULL, 0, 0, true);
+		result = mue_sweep(info, rel, mue_setting_number(NameStr(info->options.setting)), true,
+						   &f, &swept);
+		if (result != PROBE_FOUND)
+			return result;
+		if (f.found)
+			rule_report_group(info, rel, f.group, f.group_isnull, f.code, true, f.date, &f.v);
+	}
+	return mue_sweep_covers(info, rel, slot) ? PROBE_FOUND : PROBE_NONE;
 }
 
 static bool
@@ -545,7 +571,7 @@ const RuleKind mue_rule_kind = {
 	.has_options = true,
 	.removal_may_break = false,
 	.begin_check = mue_begin_check,
-	.arrival_judged = mue_sweep_covers,
+	.arrival_judged = mue_arrival_judged,
 	.arrival = mue_arrival,
 	.line_may_break = mue_line_may_break,
 	.departure_matters = mue_departure_matters,

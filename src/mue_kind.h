@@ -48,8 +48,33 @@ typedef struct MueFinding
 	MueViolation v;
 } MueFinding;
 
-/* A marker queued a check. */
-extern void mue_sweep_queued(void);
+/*
+ * What an arriving marker's call site (the rule's trigger on one relation,
+ * in one statement) knows of the checks it queued.  Zeroed with it.
+ */
+typedef struct SweepMarker
+{
+	uint64		xact;			/* the transaction it counted in */
+	SubTransactionId subid;		/* and subtransaction */
+	uint64		queued;			/* checks it queued there */
+	int			rule;			/* 0: not looked for; 1: found; -1: none to be sure of */
+	Oid			relid;
+	Oid			tgoid;
+	Oid			rootid;
+	NameData	rulename;
+	struct SweepState *state;	/* its rule's on relid, this transaction */
+	struct SweepState *rule_state;	/* its rule's on every relation */
+} SweepMarker;
+
+/*
+ * A line of relid that could break the rule arrived (inserted; or updated,
+ * when not arriving): true to queue its check, false when a sweep will
+ * judge it (see mue_sweep.c).
+ */
+extern bool mue_sweep_marker_queues(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arriving);
+
+/* Did markers skip lines of rel that no sweep has judged since? */
+extern bool mue_sweep_owed(const RuleInfo *info, Relation rel);
 
 /* Has a sweep of rel judged the line in slot already? */
 extern bool mue_sweep_covers(const RuleInfo *info, Relation rel, TupleTableSlot *slot);
@@ -61,11 +86,13 @@ extern bool mue_sweep_due(RuleInfo *info, Relation rel);
  * Judge every group, code and date of the rule's relations that holds a
  * line of this transaction, under the rule's exclusive lock, which the
  * caller holds.  PROBE_FOUND (the first violation in *finding, if any) or
- * PROBE_STALE.  *swept is false when the sums outgrew maintenance_work_mem
- * and nothing was judged: check the line as usual.
+ * PROBE_STALE.  When the sums outgrow maintenance_work_mem, a sweep that
+ * must_judge (lines were skipped) reads the relations again in parts;
+ * otherwise *swept is false and nothing was judged: check the line as
+ * usual.
  */
-extern ProbeResult mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding,
-							 bool *swept);
+extern ProbeResult mue_sweep(RuleInfo *info, Relation rel, int setting, bool must_judge,
+							 MueFinding *finding, bool *swept);
 
 extern void mue_sweep_init(void);
 

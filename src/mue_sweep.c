@@ -24,6 +24,16 @@
  * later is checked as usual.  A subtransaction rolled back forgets its
  * sweeps (its lock is gone, and PostgreSQL fires again the checks it fired),
  * and hands them to its parent when it commits.
+ *
+ * Once a sweep is the cheaper way, the arriving marker stops queueing
+ * checks: queueing and firing one costs about 3,500 instructions and a
+ * fetch of its line.  A marker skips a line only when its own call site
+ * (the rule's trigger on that relation, in the running statement) has
+ * queued a check already.  That check fires after the statement's last
+ * line, in the same subtransaction or not at all, and the first check of
+ * the rule on a relation holding skipped lines not swept since sweeps it,
+ * whatever line it was queued for.  The skipping command is marked used,
+ * so that the sweep's command counter passes it.
  */
 #include "postgres.h"
 
@@ -31,10 +41,16 @@
 #include "mue_kind.h"
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "common/int.h"
+#include "nodes/nodeFuncs.h"
+#include "rewrite/prs2lock.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -68,31 +84,29 @@ typedef struct SweepState
 {
 	SweepStateKey key;
 	uint64		checks;			/* lines checked one by one since its last sweep */
+	uint64		marked;			/* of relid 0, the rule's: lines its markers found
+								 * could break it since its last sweep */
 	uint64		next_estimate;	/* when to count the blocks again */
 	uint64		blocks;			/* of the relations a sweep of it reads */
 	CommandId	swept_before;	/* our lines written before it are judged */
 	int			swept_level;	/* the transaction nesting level of that sweep */
-	bool		too_big;		/* a sweep's sums outgrew their memory: no more */
+	bool		too_big;		/* a sweep's sums outgrew their memory */
+	bool		skipped;		/* its markers left lines unqueued, */
+	CommandId	skipped_cid;	/* the last under this command */
 } SweepState;
 
 static HTAB *sweep_states = NULL;	/* in TopTransactionContext */
 static SweepState *last_state = NULL;	/* the one asked for last: a load asks for one */
 
-/* checks the markers queued since the last sweep, of any MUE rule */
-static uint64 queued_checks = 0;
+/* transactions ended in this backend: tells a marker's call site it is stale */
+static uint64 xacts_ended = 0;
 
 static void
 sweep_xact_callback(XactEvent event, void *arg)
 {
 	sweep_states = NULL;
 	last_state = NULL;
-	queued_checks = 0;
-}
-
-void
-mue_sweep_queued(void)
-{
-	queued_checks++;
+	xacts_ended++;
 }
 
 static void
@@ -119,15 +133,15 @@ sweep_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 static SweepState *
-sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
+sweep_state_of(Oid rootid, const char *rulename, Oid relid, HASHACTION action)
 {
 	SweepStateKey key;
 	SweepState *s;
 	bool		found;
 
-	if (last_state != NULL && last_state->key.rootid == info->rootid &&
+	if (last_state != NULL && last_state->key.rootid == rootid &&
 		last_state->key.relid == relid &&
-		strcmp(NameStr(last_state->key.rulename), NameStr(info->rulename)) == 0)
+		strcmp(NameStr(last_state->key.rulename), rulename) == 0)
 		return last_state;
 	if (sweep_states == NULL)
 	{
@@ -142,22 +156,31 @@ sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	memset(&key, 0, sizeof(key));
-	key.rootid = info->rootid;
-	namestrcpy(&key.rulename, NameStr(info->rulename));
+	key.rootid = rootid;
+	namestrcpy(&key.rulename, rulename);
 	key.relid = relid;
 	s = hash_search(sweep_states, &key, action, &found);
 	if (s != NULL && !found)
 	{
 		s->checks = 0;
+		s->marked = 0;
 		s->next_estimate = SWEEP_MIN_CHECKS;
 		s->blocks = 0;
 		s->swept_before = InvalidCommandId;
 		s->swept_level = 0;
 		s->too_big = false;
+		s->skipped = false;
+		s->skipped_cid = InvalidCommandId;
 	}
 	if (s != NULL)
 		last_state = s;
 	return s;
+}
+
+static inline SweepState *
+sweep_state(const RuleInfo *info, Oid relid, HASHACTION action)
+{
+	return sweep_state_of(info->rootid, NameStr(info->rulename), relid, action);
 }
 
 /* The heap tuple in a slot, if it holds one. */
@@ -224,12 +247,9 @@ mue_sweep_due(RuleInfo *info, Relation rel)
 	SweepState *s = sweep_state(info, RelationGetRelid(rel), HASH_ENTER);
 	uint64		work;
 
-	/*
-	 * The checks still queued are known only roughly (the markers count
-	 * those of every MUE rule): what was checked one by one bounds the cost
-	 * when they overcount.
-	 */
-	work = Max(++s->checks, queued_checks);
+	/* the checks its markers queued, or those made one by one */
+	work = Max(++s->checks, sweep_state(info, InvalidOid, HASH_ENTER)->marked);
+	s = sweep_state(info, RelationGetRelid(rel), HASH_FIND);
 	if (work < SWEEP_MIN_CHECKS || s->too_big)
 		return false;
 	/* the relations grow as the load goes on: counted again now and then */
@@ -241,7 +261,135 @@ mue_sweep_due(RuleInfo *info, Relation rel)
 	return work >= s->blocks * SWEEP_CHECKS_PER_BLOCK;
 }
 
+bool
+mue_sweep_owed(const RuleInfo *info, Relation rel)
+{
+	SweepState *s = sweep_state(info, RelationGetRelid(rel), HASH_FIND);
+
+	return s != NULL && s->skipped &&
+		(s->swept_before == InvalidCommandId || s->skipped_cid >= s->swept_before);
+}
+
+/* ---------- the markers' side ---------- */
+
+/*
+ * The rule trigger on rel whose WHEN clause this marker call is, as
+ * TriggerEnabled() prepared it; none when two triggers have the same one.
+ */
+static Trigger *
+marker_trigger(Relation rel, FmgrInfo *flinfo, bool arriving)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	Trigger    *found = NULL;
+
+	if (trigdesc == NULL || flinfo->fn_expr == NULL)
+		return NULL;
+	for (int i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *tg = &trigdesc->triggers[i];
+		Node	   *qual;
+
+		if (tg->tgqual == NULL || !TRIGGER_FOR_ROW(tg->tgtype) || !TRIGGER_FOR_AFTER(tg->tgtype) ||
+			!(arriving ? TRIGGER_FOR_INSERT(tg->tgtype) : TRIGGER_FOR_UPDATE(tg->tgtype)) ||
+			rule_kind_of_trigger_function(tg->tgfoid) != &mue_rule_kind)
+			continue;
+		qual = stringToNode(tg->tgqual);
+		ChangeVarNodes(qual, PRS2_OLD_VARNO, INNER_VAR, 0);
+		ChangeVarNodes(qual, PRS2_NEW_VARNO, OUTER_VAR, 0);
+		if (!equal(qual, flinfo->fn_expr))
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = tg;
+	}
+	return found;
+}
+
+/* The call site's rule, found once (and its blocks counted); false if unsure. */
+static bool
+marker_rule(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arriving, uint64 *blocks)
+{
+	Relation	rel;
+	Trigger    *tg;
+
+	if (m->rule < 0 || (m->rule > 0 && blocks == NULL))
+		return m->rule > 0;
+	/* the statement writing to it holds its lock */
+	rel = RelationIdGetRelation(relid);
+	if (!RelationIsValid(rel))
+	{
+		m->rule = -1;
+		return false;
+	}
+	tg = marker_trigger(rel, flinfo, arriving);
+	if (tg == NULL || (m->rule > 0 && (tg->tgoid != m->tgoid || relid != m->relid)))
+		m->rule = -1;
+	else
+	{
+		RuleInfo   *info = rule_info_get(tg, rel);
+
+		m->rule = 1;
+		m->relid = relid;
+		m->tgoid = tg->tgoid;
+		m->rootid = info->rootid;
+		namestrcpy(&m->rulename, NameStr(info->rulename));
+		if (blocks != NULL)
+			*blocks = sweep_blocks(info, rel);
+	}
+	RelationClose(rel);
+	return m->rule > 0;
+}
+
+bool
+mue_sweep_marker_queues(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arriving)
+{
+	SweepState *s;
+	uint64		marked;
+	uint64		blocks;
+
+	if (m->xact != xacts_ended || m->subid != GetCurrentSubTransactionId())
+	{
+		m->xact = xacts_ended;
+		m->subid = GetCurrentSubTransactionId();
+		m->queued = 0;
+		m->state = NULL;
+	}
+	if (!marker_rule(m, flinfo, relid, arriving, NULL) || relid != m->relid)
+		return ++m->queued > 0;
+	/* dynahash entries stay where they are until removed */
+	if (m->state == NULL)
+	{
+		m->rule_state = sweep_state_of(m->rootid, NameStr(m->rulename), InvalidOid, HASH_ENTER);
+		m->state = sweep_state_of(m->rootid, NameStr(m->rulename), relid, HASH_ENTER);
+	}
+	s = m->state;
+	/* sweeping reads every relation the rule's check from relid reads */
+	marked = ++m->rule_state->marked;
+	/* an UPDATE's checks are counted, never skipped */
+	if (!arriving || m->queued == 0 || s->too_big || marked < SWEEP_MIN_CHECKS || IsInParallelMode())
+		return ++m->queued > 0;
+	if (marked >= s->next_estimate)
+	{
+		if (!marker_rule(m, flinfo, relid, arriving, &blocks))
+			return ++m->queued > 0;
+		s->blocks = blocks;
+		s->next_estimate = marked * 2;
+	}
+	if (marked < s->blocks * SWEEP_CHECKS_PER_BLOCK)
+		return ++m->queued > 0;
+	s->skipped = true;
+	s->skipped_cid = GetCurrentCommandId(true);
+	return false;
+}
+
 /* ---------- the sweep ---------- */
+
+typedef enum SweepScan
+{
+	SCAN_SUM_ALL,				/* sum every key */
+	SCAN_KEYS_OF_OURS,			/* note the keys of our lines */
+	SCAN_SUM_NOTED				/* sum the keys noted */
+} SweepScan;
 
 /* A group, code and date; the group values as in rule order. */
 typedef struct DayKey
@@ -276,6 +424,15 @@ typedef struct Sweep
 	uint64		nsums;
 	bool		too_big;		/* the sums outgrew maintenance_work_mem */
 	MueFinding *finding;
+
+	/*
+	 * Where the sums of every group, code and date outgrow their memory, a
+	 * sweep that must judge takes two reads a part: the keys of our lines
+	 * whose hash falls in the part, then the sums of those keys only.
+	 */
+	SweepScan	scan;
+	uint32		nparts;
+	uint32		part;
 } Sweep;
 
 static const RuleInfo *sweep_info;	/* for the hash table's key comparison */
@@ -360,7 +517,8 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	if (edit.indicator == 1)
 	{
 		/* judged alone: as its marker, a line of ours over the edit */
-		if (ours && mue_units_exceed(units, units_isnull, info->units_type, edit.mue))
+		if (ours && sw->scan != SCAN_SUM_NOTED && sw->part == 0 &&
+			mue_units_exceed(units, units_isnull, info->units_type, edit.mue))
 		{
 			for (int g = 0; g < info->ngroup; g++)
 				key.group[g] = slot_getattr(slot, t->group_attnos[g], &key.group_isnull[g]);
@@ -372,7 +530,14 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	for (int g = 0; g < info->ngroup; g++)
 		key.group[g] = slot_getattr(slot, t->group_attnos[g], &key.group_isnull[g]);
 	key.hash = mue_key_hash(info, key.group, key.group_isnull, key.code, key.date);
-	sum = hash_search(sw->sums, &key, HASH_ENTER, &found);
+	if (sw->nparts > 1 && key.hash % sw->nparts != sw->part)
+		return true;
+	if (sw->scan == SCAN_KEYS_OF_OURS &&
+		!(ours && mue_units_exceed(units, units_isnull, info->units_type, 0)))
+		return true;
+	sum = hash_search(sw->sums, &key, sw->scan == SCAN_SUM_NOTED ? HASH_FIND : HASH_ENTER, &found);
+	if (sum == NULL)
+		return true;
 	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(sw->cxt);
@@ -394,6 +559,11 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 			sw->too_big = true;
 			return false;
 		}
+	}
+	if (sw->scan == SCAN_KEYS_OF_OURS)
+	{
+		sum->ours = true;
+		return true;
 	}
 	/* every line counts in the sum, as the one-line check adds them */
 	if (!sw->int_units)
@@ -421,15 +591,111 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	return true;
 }
 
+/* Empty sums, for a read of the relations. */
+static void
+sweep_reset(Sweep *sw)
+{
+	HASHCTL		ctl;
+
+	MemoryContextReset(sw->cxt);
+	ctl.keysize = sizeof(DayKey);
+	ctl.entrysize = sizeof(DaySum);
+	ctl.hash = day_key_hash;
+	ctl.match = day_key_compare;
+	ctl.hcxt = sw->cxt;
+	sw->sums = hash_create("MUE rule sweep sums", 1024, &ctl,
+						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	sw->nsums = 0;
+	sw->too_big = false;
+}
+
+static ProbeResult
+sweep_read(Sweep *sw, Relation rel, SweepScan scan, CommandId *as_of)
+{
+	CommandId	cid;
+	ProbeResult result;
+
+	if (scan != SCAN_SUM_NOTED)
+		sweep_reset(sw);
+	sw->scan = scan;
+	sweep_info = sw->info;
+	result = group_read_all_lines(sw->info, rel, sweep_line, sw, &cid);
+	/* the lines judged are those the first read saw */
+	if (*as_of == InvalidCommandId)
+		*as_of = cid;
+	return result;
+}
+
+/* Find the first group, code and date of ours over its edit, if any. */
+static void
+sweep_judge(Sweep *sw)
+{
+	HASH_SEQ_STATUS seq;
+	DaySum	   *sum;
+
+	if (sw->finding->found)
+		return;
+	hash_seq_init(&seq, sw->sums);
+	while ((sum = hash_seq_search(&seq)) != NULL)
+	{
+		bool		over;
+
+		if (!sum->ours)
+			continue;
+		over = sw->int_units
+			? sum->units_overflow || sum->units_int > sum->edit.mue
+			: DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(sum->units),
+											   NumericGetDatum(int64_to_numeric(sum->edit.mue))));
+		if (over)
+		{
+			find(sw, &sum->key, sum->edit,
+				 sw->int_units ? int64_to_numeric(sum->units_int) : sum->units, sum->lines);
+			hash_seq_term(&seq);
+			break;
+		}
+	}
+}
+
+/* The sweep in parts, each within maintenance_work_mem: more parts until they fit. */
+static ProbeResult
+sweep_in_parts(Sweep *sw, Relation rel, CommandId *as_of)
+{
+	for (sw->nparts = 2;; sw->nparts *= 4)
+	{
+		bool		fit = true;
+
+		for (sw->part = 0; sw->part < sw->nparts && fit; sw->part++)
+		{
+			ProbeResult result = sweep_read(sw, rel, SCAN_KEYS_OF_OURS, as_of);
+
+			if (result != PROBE_FOUND || sw->finding->found)
+				return result;
+			if (sw->too_big)
+			{
+				fit = false;
+				break;
+			}
+			result = sweep_read(sw, rel, SCAN_SUM_NOTED, as_of);
+			if (result != PROBE_FOUND)
+				return result;
+			sweep_judge(sw);
+			if (sw->finding->found)
+				return PROBE_FOUND;
+		}
+		if (fit)
+			return PROBE_FOUND;
+		if (sw->nparts > PG_UINT32_MAX / 4)
+			elog(ERROR, "MUE rule sweep cannot fit its sums in memory");
+	}
+}
+
 ProbeResult
-mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding, bool *swept)
+mue_sweep(RuleInfo *info, Relation rel, int setting, bool must_judge, MueFinding *finding,
+		  bool *swept)
 {
 	Sweep		sw;
-	HASHCTL		ctl;
-	CommandId	as_of;
+	CommandId	as_of = InvalidCommandId;
 	ProbeResult result;
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "MUE rule sweep",
-											  ALLOCSET_DEFAULT_SIZES);
 
 	finding->found = false;
 	sw.info = info;
@@ -438,55 +704,29 @@ mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding, bool *
 		info->units_type == INT8OID;
 	for (int g = 0; g < info->ngroup; g++)
 		get_typlenbyval(info->group_types[g], &sw.group_len[g], &sw.group_byval[g]);
-	sw.cxt = cxt;
-	sw.nsums = 0;
-	sw.too_big = false;
+	sw.cxt = AllocSetContextCreate(CurrentMemoryContext, "MUE rule sweep", ALLOCSET_DEFAULT_SIZES);
 	sw.finding = finding;
-	ctl.keysize = sizeof(DayKey);
-	ctl.entrysize = sizeof(DaySum);
-	ctl.hash = day_key_hash;
-	ctl.match = day_key_compare;
-	ctl.hcxt = cxt;
-	sw.sums = hash_create("MUE rule sweep sums", 1024, &ctl,
-						  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	sweep_info = info;
+	sw.nparts = 1;
+	sw.part = 0;
 
-	result = group_read_all_lines(info, rel, sweep_line, &sw, &as_of);
-	if (sw.too_big)
+	result = sweep_read(&sw, rel, SCAN_SUM_ALL, &as_of);
+	if (result == PROBE_FOUND && sw.too_big)
 	{
-		/* judged nothing: the lines are checked one by one after all */
 		sweep_state(info, RelationGetRelid(rel), HASH_ENTER)->too_big = true;
-		finding->found = false;
-		*swept = false;
-		MemoryContextDelete(cxt);
-		return result;
-	}
-	*swept = true;
-	if (result == PROBE_FOUND && !finding->found)
-	{
-		HASH_SEQ_STATUS seq;
-		DaySum	   *sum;
-
-		hash_seq_init(&seq, sw.sums);
-		while ((sum = hash_seq_search(&seq)) != NULL)
+		if (!must_judge)
 		{
-			bool		over;
-
-			if (!sum->ours)
-				continue;
-			over = sw.int_units
-				? sum->units_overflow || sum->units_int > sum->edit.mue
-				: DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(sum->units),
-												   NumericGetDatum(int64_to_numeric(sum->edit.mue))));
-			if (over)
-			{
-				find(&sw, &sum->key, sum->edit,
-					 sw.int_units ? int64_to_numeric(sum->units_int) : sum->units, sum->lines);
-				hash_seq_term(&seq);
-				break;
-			}
+			/* judged nothing: the lines are checked one by one after all */
+			finding->found = false;
+			*swept = false;
+			MemoryContextDelete(sw.cxt);
+			return result;
 		}
+		if (!finding->found)
+			result = sweep_in_parts(&sw, rel, &as_of);
 	}
+	else if (result == PROBE_FOUND)
+		sweep_judge(&sw);
+	*swept = true;
 	if (result == PROBE_FOUND && !finding->found)
 	{
 		/* what is judged now: our lines in every relation read */
@@ -498,9 +738,9 @@ mue_sweep(RuleInfo *info, Relation rel, int setting, MueFinding *finding, bool *
 			s->swept_level = GetCurrentTransactionNestLevel();
 			s->checks = 0;
 		}
-		queued_checks = 0;
+		sweep_state(info, InvalidOid, HASH_ENTER)->marked = 0;
 	}
-	MemoryContextDelete(cxt);
+	MemoryContextDelete(sw.cxt);
 	return result;
 }
 

@@ -20,6 +20,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
@@ -207,8 +208,8 @@ rule_marker_call(const RuleKind *kind, const char *role, const char *code, const
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s.%s(", RULES_SCHEMA, marker);
 	if (kind->has_options)
-		appendStringInfo(&buf, "%s::text, %d, ", quote_literal_cstr(NameStr(options->setting)),
-						 options->indicators);
+		appendStringInfo(&buf, "%s::text, %d, %s.tableoid, ", quote_literal_cstr(NameStr(options->setting)),
+						 options->indicators, m->varno == PRS2_NEW_VARNO ? "NEW" : "OLD");
 	StaticAssertStmt(RULE_ARG_CODE == 0 && RULE_ARG_DATE == 1 && RULE_ARG_GROUPS == 2 &&
 					 RULE_ARG_UNITS == 2,
 					 "the columns are written in argument order");
@@ -224,10 +225,11 @@ rule_marker_call(const RuleKind *kind, const char *role, const char *code, const
 
 /* The leading constants of a kind with options, as rule_marker_call writes them. */
 static void
-bind_options(List *args, const char *tgname, Oid relid, RuleOptions *options)
+bind_options(List *args, int varno, const char *tgname, Oid relid, RuleOptions *options)
 {
 	Node	   *setting = list_length(args) > RULE_NOPTIONS ? linitial(args) : NULL;
 	Node	   *mask = list_length(args) > RULE_NOPTIONS ? lsecond(args) : NULL;
+	Node	   *tableoid = list_length(args) > RULE_NOPTIONS ? lthird(args) : NULL;
 
 	while (setting && IsA(setting, RelabelType))
 		setting = (Node *) ((RelabelType *) setting)->arg;
@@ -236,6 +238,9 @@ bind_options(List *args, const char *tgname, Oid relid, RuleOptions *options)
 		mask == NULL || !IsA(mask, Const) || ((Const *) mask)->constisnull ||
 		((Const *) mask)->consttype != INT4OID)
 		bad_trigger(tgname, relid, "Its WHEN clause does not begin with the rule's setting and indicators.");
+	if (tableoid == NULL || !IsA(tableoid, Var) || ((Var *) tableoid)->varno != varno ||
+		((Var *) tableoid)->varattno != TableOidAttributeNumber || ((Var *) tableoid)->varlevelsup != 0)
+		bad_trigger(tgname, relid, "Its WHEN clause does not pass the row's tableoid after the rule's options.");
 	namestrcpy(&options->setting, TextDatumGetCString(((Const *) setting)->constvalue));
 	options->indicators = DatumGetInt32(((Const *) mask)->constvalue);
 }
@@ -276,7 +281,7 @@ bind_from_when(const char *tgqual, const char *tgname, Oid relid, BoundRule *out
 	args = fexpr->args;
 	if (kind->has_options)
 	{
-		bind_options(args, tgname, relid, &out->options);
+		bind_options(args, m->stride == 2 ? PRS2_NEW_VARNO : m->varno, tgname, relid, &out->options);
 		args = list_copy_tail(args, RULE_NOPTIONS);
 	}
 	ncols = rule_marker_columns(kind, list_length(args), m->stride);

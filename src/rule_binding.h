@@ -35,8 +35,13 @@ struct RuleKind;
 #define RULE_ARG_GROUPS		2
 #define RULE_ARG_UNITS		2	/* of a kind with units: the groups follow it */
 
-/* the leading constants of a kind with options: setting, indicators */
-#define RULE_NOPTIONS		2
+/*
+ * The leading arguments of a kind with options: the setting and indicators
+ * (constants), then the row's tableoid, which tells a marker the relation
+ * it is queueing checks for.
+ */
+#define RULE_NOPTIONS		3
+#define RULE_OPT_TABLEOID	2
 
 /* The first group column's position among a kind's columns. */
 #define rule_first_group(kind)	(RULE_ARG_GROUPS + ((kind)->has_units ? 1 : 0))

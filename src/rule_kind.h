@@ -84,11 +84,13 @@ typedef struct RuleKind
 	void		(*begin_check) (const struct RuleInfo *info);
 
 	/*
-	 * Optional: has a check of many lines at once (mue_sweep.c) judged the
-	 * arriving line already?  Asked first, before its group is read from
-	 * it.
+	 * Optional, asked first for every arriving line, before its group is
+	 * read: the kind's check of many lines at once (mue_sweep.c).
+	 * PROBE_FOUND when the line is judged already, PROBE_NONE to check it
+	 * as usual, PROBE_STALE to start again.  Lines whose checks the markers
+	 * left unqueued are judged here, whatever line's event asks.
 	 */
-	bool		(*arrival_judged) (const struct RuleInfo *info, Relation rel, TupleTableSlot *slot);
+	ProbeResult (*arrival_judged) (struct RuleInfo *info, Relation rel, TupleTableSlot *slot);
 
 	/*
 	 * Which lines matter.  A line arrived in its group (inserted, or

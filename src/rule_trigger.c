@@ -75,8 +75,12 @@ check_arrival(RuleInfo *info, Relation rel, TupleTableSlot *slot)
 	bool		nulls[MAX_GROUP_COLUMNS];
 	ProbeResult result;
 
-	if (info->kind->arrival_judged && info->kind->arrival_judged(info, rel, slot))
-		return PROBE_FOUND;
+	if (info->kind->arrival_judged)
+	{
+		result = info->kind->arrival_judged(info, rel, slot);
+		if (result != PROBE_NONE)
+			return result;
+	}
 	row_group(info, slot, values, nulls);
 	result = info->kind->arrival(info, rel, slot, values, nulls);
 	if (result != PROBE_NONE)

@@ -159,7 +159,7 @@ if [ "${BENCH_INSTRUCTIONS:-1}" = 1 ]; then
 	IR_OFF=$(($(single_ir "COPY lines_off FROM '$CG_CSV' WITH (FORMAT csv)") - base))
 	IR_ON=$(($(single_ir "COPY lines_on FROM '$CG_CSV' WITH (FORMAT csv)") - base))
 	# a session's one read of the MUE tables, by the rule's marker asked once
-	IR_READ=$(($(single_ir "SELECT cpt_rules.mue_rule_arriving(text 'practitioner', 6, cpt_code '27447', date '2026-07-06', 1, 1, text 'A')") - base))
+	IR_READ=$(($(single_ir "SELECT cpt_rules.mue_rule_arriving(text 'practitioner', 6, 'lines_on'::regclass::oid, cpt_code '27447', date '2026-07-06', 1, 1, text 'A')") - base))
 	as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w start >/dev/null
 	IR_RATIO=$(awk -v a="$IR_ON" -v b="$IR_OFF" 'BEGIN { printf "%.3f", a / b }')
 	printf '  no rule   %14d instructions, %6d a line\n' "$IR_OFF" $((IR_OFF / CG_LINES))
