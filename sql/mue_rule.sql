@@ -339,6 +339,21 @@ BEGIN
 	END LOOP;
 	INSERT INTO skipped VALUES (1, 50400, 'A', '2026-07-06', '27447', 1);
 END $$;
+-- a statement the skipping one runs sweeps midway: the lines skipped after
+-- it are swept again at the end
+CREATE FUNCTION skipped_nested(g int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	IF g = 2000 THEN
+		INSERT INTO mue_rule.skipped VALUES (0, 60000, 'A', '2026-07-06', '27447', 1);
+	END IF;
+	RETURN g;
+END $$;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+INSERT INTO skipped SELECT skipped_nested(g), 60000 + g, 'A', '2026-07-06', '27447', 1 FROM generate_series(1, 3000) g
+UNION ALL SELECT 1, 62999, 'A', date '2026-07-06', cpt_code '27447', 1;
+ROLLBACK;
+DROP FUNCTION skipped_nested(int);
 SELECT count(*), count(DISTINCT patient) FROM skipped;
 SELECT count(*) FROM cpt_rules.mue_violations('skipped', 'code', 'units', '{patient,npi}', 'dos');
 DROP TABLE swept, swept_parted, swept_by_day, swept_two, skipped;

@@ -63,9 +63,19 @@ typedef struct MueEntry
 /*
  * The entries again as an open-addressing table, probed linearly: every
  * line a load writes is looked up, by its marker and by a sweep, and
- * dynahash's general lookup costs several times this one.
+ * dynahash's general lookup costs several times this one.  A slot holds
+ * its code's latest period, so that a line of the current quarter is
+ * judged from one cache line.
  */
-static MueEntry **mue_slots = NULL;
+typedef struct MueSlot
+{
+	int32		setting;		/* -1: an empty slot */
+	CptCode		code;
+	MuePeriod	latest;
+	MueEntry   *entry;			/* every period */
+} MueSlot;
+
+static MueSlot *mue_slots = NULL;
 static uint32 mue_slot_mask = 0;
 
 static inline uint32
@@ -247,7 +257,9 @@ mue_cache_build(void)
 
 		while (nslots < 2 * (uint32) hash_get_num_entries(mue_entries))
 			nslots <<= 1;
-		mue_slots = MemoryContextAllocZero(mue_cxt, nslots * sizeof(MueEntry *));
+		mue_slots = MemoryContextAlloc(mue_cxt, nslots * sizeof(MueSlot));
+		for (uint32 i = 0; i < nslots; i++)
+			mue_slots[i].setting = -1;
 		mue_slot_mask = nslots - 1;
 		hash_seq_init(&seq, mue_entries);
 		while ((e = hash_seq_search(&seq)) != NULL)
@@ -256,40 +268,59 @@ mue_cache_build(void)
 
 			if (e->nperiods > 1)
 				qsort(e->periods, e->nperiods, sizeof(MuePeriod), period_cmp);
-			while (mue_slots[i] != NULL)
+			while (mue_slots[i].setting >= 0)
 				i = (i + 1) & mue_slot_mask;
-			mue_slots[i] = e;
+			mue_slots[i].setting = e->key.setting;
+			mue_slots[i].code = e->key.code;
+			mue_slots[i].latest = e->periods[e->nperiods - 1];
+			mue_slots[i].entry = e;
 		}
 	}
 	mue_valid = true;
 }
 
-static inline MueEntry *
-mue_entry(int setting, CptCode code)
+static inline MueSlot *
+mue_slot(int setting, CptCode code)
 {
 	uint32		i;
-	MueEntry   *e;
 
 	if (unlikely(!mue_valid))
 		mue_cache_build();
 	i = mue_slot_hash(setting, code) & mue_slot_mask;
-	while ((e = mue_slots[i]) != NULL)
+	while (mue_slots[i].setting >= 0)
 	{
-		if (e->key.code == code && e->key.setting == setting)
-			return e;
+		if (mue_slots[i].code == code && mue_slots[i].setting == setting)
+			return &mue_slots[i];
 		i = (i + 1) & mue_slot_mask;
 	}
 	return NULL;
 }
 
+static inline MueEntry *
+mue_entry(int setting, CptCode code)
+{
+	MueSlot    *slot = mue_slot(setting, code);
+
+	return slot ? slot->entry : NULL;
+}
+
 bool
 mue_lookup(int setting, CptCode code, DateADT date, MueValue *out)
 {
-	MueEntry   *e = mue_entry(setting, code);
+	MueSlot    *slot = mue_slot(setting, code);
+	MueEntry   *e;
 
-	if (e == NULL)
+	if (slot == NULL)
 		return false;
-	for (int i = e->nperiods - 1; i >= 0; i--)
+	if (slot->latest.from <= date)
+	{
+		if (date >= slot->latest.until)
+			return false;
+		*out = slot->latest.value;
+		return true;
+	}
+	e = slot->entry;
+	for (int i = e->nperiods - 2; i >= 0; i--)
 		if (e->periods[i].from <= date)
 		{
 			if (date >= e->periods[i].until)

@@ -216,6 +216,9 @@ mue_rule_arriving(PG_FUNCTION_ARGS)
 {
 	MarkerCall *call = marker_call(fcinfo, RULE_ROLE_ARRIVING, 1);
 
+	if (call->sweep.skipping &&
+		mue_sweep_marker_skips(&call->sweep, PG_GETARG_OID(RULE_OPT_TABLEOID)))
+		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(marker_line_matters(fcinfo, call, RULE_NOPTIONS + RULE_ARG_CODE,
 									   RULE_NOPTIONS + RULE_ARG_DATE,
 									   RULE_NOPTIONS + RULE_ARG_UNITS, true));

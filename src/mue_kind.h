@@ -64,6 +64,7 @@ typedef struct SweepMarker
 	NameData	rulename;
 	struct SweepState *state;	/* its rule's on relid, this transaction */
 	struct SweepState *rule_state;	/* its rule's on every relation */
+	bool		skipping;		/* it skips every line from now on */
 } SweepMarker;
 
 /*
@@ -72,6 +73,13 @@ typedef struct SweepMarker
  * judge it (see mue_sweep.c).
  */
 extern bool mue_sweep_marker_queues(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arriving);
+
+/*
+ * Once a call site skips lines, it skips them all, whether they could
+ * break the rule or not (a sweep judges every line of ours): true while it
+ * still may, for a line of relid.
+ */
+extern bool mue_sweep_marker_skips(SweepMarker *m, Oid relid);
 
 /* Did markers skip lines of rel that no sweep has judged since? */
 extern bool mue_sweep_owed(const RuleInfo *info, Relation rel);

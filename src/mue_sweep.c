@@ -353,6 +353,7 @@ mue_sweep_marker_queues(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arrivi
 		m->subid = GetCurrentSubTransactionId();
 		m->queued = 0;
 		m->state = NULL;
+		m->skipping = false;
 	}
 	if (!marker_rule(m, flinfo, relid, arriving, NULL) || relid != m->relid)
 		return ++m->queued > 0;
@@ -379,7 +380,23 @@ mue_sweep_marker_queues(SweepMarker *m, FmgrInfo *flinfo, Oid relid, bool arrivi
 		return ++m->queued > 0;
 	s->skipped = true;
 	s->skipped_cid = GetCurrentCommandId(true);
+	m->skipping = arriving;
 	return false;
+}
+
+bool
+mue_sweep_marker_skips(SweepMarker *m, Oid relid)
+{
+	if (m->xact != xacts_ended || m->subid != GetCurrentSubTransactionId() ||
+		relid != m->relid)
+	{
+		m->skipping = false;
+		return false;
+	}
+	/* a sweep since, made by a statement this one ran, must not pass it by */
+	m->state->skipped = true;
+	m->state->skipped_cid = GetCurrentCommandId(true);
+	return true;
 }
 
 /* ---------- the sweep ---------- */
