@@ -408,26 +408,33 @@ typedef enum SweepScan
 	SCAN_SUM_NOTED				/* sum the keys noted */
 } SweepScan;
 
-/* A group, code and date; the group values as in rule order. */
+/*
+ * A group, code and date; the group values as in rule order.  The sums
+ * store only the rule's group columns (DAY_KEY_SIZE), and its total right
+ * after: a load's sums can run to hundreds of thousands, read at random.
+ */
 typedef struct DayKey
 {
 	uint32		hash;
 	CptCode		code;
 	DateADT		date;
-	Datum		group[MAX_GROUP_COLUMNS];
 	bool		group_isnull[MAX_GROUP_COLUMNS];
+	Datum		group[MAX_GROUP_COLUMNS];
 } DayKey;
 
-typedef struct DaySum
+#define DAY_KEY_SIZE(ngroup)	(offsetof(DayKey, group) + (ngroup) * sizeof(Datum))
+
+typedef struct DayTotal
 {
-	DayKey		key;
 	MueValue	edit;
-	int64		units_int;		/* the sum, for integer units */
-	bool		units_overflow; /* too large for int64: over any MUE */
-	Numeric		units;			/* the sum, for other units */
 	int			lines;
+	bool		units_overflow; /* too large for int64: over any MUE */
 	bool		ours;			/* has a line of ours with units: its check is due */
-} DaySum;
+	int64		units_int;		/* the sum, for integer units */
+	Numeric		units;			/* the sum, for other units */
+} DayTotal;
+
+#define DAY_TOTAL(key)	((DayTotal *) ((char *) (key) + MAXALIGN(DAY_KEY_SIZE(sweep_info->ngroup))))
 
 typedef struct Sweep
 {
@@ -515,7 +522,8 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	Datum		units;
 	bool		units_isnull;
 	bool		ours;
-	DaySum	   *sum;
+	DayKey	   *sum;
+	DayTotal   *tot;
 	bool		found;
 
 	d = slot_getattr(slot, t->date_attno, &isnull);
@@ -555,20 +563,21 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	sum = hash_search(sw->sums, &key, sw->scan == SCAN_SUM_NOTED ? HASH_FIND : HASH_ENTER, &found);
 	if (sum == NULL)
 		return true;
+	tot = DAY_TOTAL(sum);
 	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(sw->cxt);
 
 		for (int g = 0; g < info->ngroup; g++)
 			if (!key.group_isnull[g])
-				sum->key.group[g] = datumCopy(key.group[g], sw->group_byval[g], sw->group_len[g]);
+				sum->group[g] = datumCopy(key.group[g], sw->group_byval[g], sw->group_len[g]);
 		MemoryContextSwitchTo(old);
-		sum->edit = edit;
-		sum->units_int = 0;
-		sum->units_overflow = false;
-		sum->units = sw->int_units ? NULL : int64_to_numeric(0);
-		sum->lines = 0;
-		sum->ours = false;
+		tot->edit = edit;
+		tot->units_int = 0;
+		tot->units_overflow = false;
+		tot->units = sw->int_units ? NULL : int64_to_numeric(0);
+		tot->lines = 0;
+		tot->ours = false;
 		/* the sums are held in memory as a sort's are: within maintenance_work_mem */
 		if (++sw->nsums % 1024 == 0 &&
 			MemoryContextMemAllocated(sw->cxt, true) > (Size) maintenance_work_mem * 1024)
@@ -579,7 +588,7 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	}
 	if (sw->scan == SCAN_KEYS_OF_OURS)
 	{
-		sum->ours = true;
+		tot->ours = true;
 		return true;
 	}
 	/* every line counts in the sum, as the one-line check adds them */
@@ -587,7 +596,7 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 	{
 		MemoryContext old = MemoryContextSwitchTo(sw->cxt);
 
-		sum->units = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum->units),
+		tot->units = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(tot->units),
 														 NumericGetDatum(mue_units_numeric(units, units_isnull,
 																						   info->units_type))));
 		MemoryContextSwitchTo(old);
@@ -598,13 +607,13 @@ sweep_line(void *arg, const ProbeTarget *t, TupleTableSlot *slot)
 			info->units_type == INT2OID ? DatumGetInt16(units) :
 			info->units_type == INT4OID ? DatumGetInt32(units) : DatumGetInt64(units);
 
-		if (pg_add_s64_overflow(sum->units_int, u, &sum->units_int))
-			sum->units_overflow = true;
+		if (pg_add_s64_overflow(tot->units_int, u, &tot->units_int))
+			tot->units_overflow = true;
 	}
-	sum->lines++;
+	tot->lines++;
 	/* the lines whose checks were queued: those billing units */
 	if (ours && mue_units_exceed(units, units_isnull, info->units_type, 0))
-		sum->ours = true;
+		tot->ours = true;
 	return true;
 }
 
@@ -615,8 +624,8 @@ sweep_reset(Sweep *sw)
 	HASHCTL		ctl;
 
 	MemoryContextReset(sw->cxt);
-	ctl.keysize = sizeof(DayKey);
-	ctl.entrysize = sizeof(DaySum);
+	ctl.keysize = DAY_KEY_SIZE(sw->info->ngroup);
+	ctl.entrysize = MAXALIGN(ctl.keysize) + sizeof(DayTotal);
 	ctl.hash = day_key_hash;
 	ctl.match = day_key_compare;
 	ctl.hcxt = sw->cxt;
@@ -648,25 +657,26 @@ static void
 sweep_judge(Sweep *sw)
 {
 	HASH_SEQ_STATUS seq;
-	DaySum	   *sum;
+	DayKey	   *sum;
 
 	if (sw->finding->found)
 		return;
 	hash_seq_init(&seq, sw->sums);
 	while ((sum = hash_seq_search(&seq)) != NULL)
 	{
+		DayTotal   *tot = DAY_TOTAL(sum);
 		bool		over;
 
-		if (!sum->ours)
+		if (!tot->ours)
 			continue;
 		over = sw->int_units
-			? sum->units_overflow || sum->units_int > sum->edit.mue
-			: DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(sum->units),
-											   NumericGetDatum(int64_to_numeric(sum->edit.mue))));
+			? tot->units_overflow || tot->units_int > tot->edit.mue
+			: DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(tot->units),
+											   NumericGetDatum(int64_to_numeric(tot->edit.mue))));
 		if (over)
 		{
-			find(sw, &sum->key, sum->edit,
-				 sw->int_units ? int64_to_numeric(sum->units_int) : sum->units, sum->lines);
+			find(sw, sum, tot->edit,
+				 sw->int_units ? int64_to_numeric(tot->units_int) : tot->units, tot->lines);
 			hash_seq_term(&seq);
 			break;
 		}
