@@ -4,6 +4,10 @@
 -- 'outpatient hospital' or 'dme' (DME supplier).  This file is part of the
 -- install script and of the update from the previous version.
 
+-- The shipped edits were just written: the planner judges the audits' joins
+-- by their statistics from now on, not from when autovacuum first comes by.
+ANALYZE cpt_rules.mue_edit_shipped, cpt_rules.mue_file_shipped;
+
 -- The header CMS gives each setting's value column.
 CREATE OR REPLACE FUNCTION cpt_rules.mue_value_header(setting text) RETURNS text
 	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
