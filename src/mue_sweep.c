@@ -11,7 +11,7 @@
  * the lines judged one by one since the relation was last swept; once those
  * have cost about what reading the relations whole would, the next check
  * sweeps them instead; and where the markers have queued that many checks
- * already, the first check sweeps.  So a transaction pays at most about
+ * of the rule already, the first check sweeps.  So a transaction pays at most about
  * twice the cheaper of the two ways, and a transaction writing a few lines
  * to a large table never sweeps it.
  *
@@ -33,7 +33,9 @@
  * line, in the same subtransaction or not at all, and the first check of
  * the rule on a relation holding skipped lines not swept since sweeps it,
  * whatever line it was queued for.  The skipping command is marked used,
- * so that the sweep's command counter passes it.
+ * so that the sweep's command counter passes it.  Such a sweep must judge:
+ * where its sums outgrow maintenance_work_mem it reads the relations again
+ * in parts rather than give up.
  */
 #include "postgres.h"
 
