@@ -251,7 +251,6 @@ mue_sweep_due(RuleInfo *info, Relation rel)
 
 	/* the checks its markers queued, or those made one by one */
 	work = Max(++s->checks, sweep_state(info, InvalidOid, HASH_ENTER)->marked);
-	s = sweep_state(info, RelationGetRelid(rel), HASH_FIND);
 	if (work < SWEEP_MIN_CHECKS || s->too_big)
 		return false;
 	/* the relations grow as the load goes on: counted again now and then */
